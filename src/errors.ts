@@ -1,0 +1,101 @@
+import { isSource } from './internal/source.js'
+
+/**
+ * What an item fails with when its per-item `timeout` expires, and what the `timeout` operator
+ * rejects with. `name` is `'TimeoutError'`, like the DOMException that `AbortSignal.timeout()` uses.
+ */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError'
+
+  /** @param message - defaults to `'Operation timed out'` */
+  constructor(message = 'Operation timed out', options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** Renders a received value for an error message: `0`, `NaN`, `"5" (string)`, `null`, `object`. */
+export function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value)
+  if (typeof value === 'string') return `${JSON.stringify(value)} (string)`
+  if (value === null) return 'null'
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
+  return `${String(value)} (${typeof value})`
+}
+
+function fail(name: string, expected: string, value: unknown, Type: typeof TypeError): never {
+  throw new Type(`Expected ${name} to be ${expected}, got ${describe(value)}`)
+}
+
+/**
+ * An integer >= `min`, or `Infinity` when allowed. A non-number is a `TypeError`; `NaN`, a fraction
+ * or a number out of range is a `RangeError`.
+ */
+export function checkInteger(name: string, value: unknown, min: number, allowInfinity = false): number {
+  const expected = `an integer >= ${min}${allowInfinity ? ' or Infinity' : ''}`
+  if (typeof value !== 'number') fail(name, expected, value, TypeError)
+  if (value === Infinity && allowInfinity) return value
+  if (!Number.isInteger(value) || value < min) fail(name, expected, value, RangeError)
+  return value
+}
+
+/** A finite number > 0 (a duration in ms). */
+export function checkDuration(name: string, value: unknown): number {
+  const expected = 'a finite number > 0'
+  if (typeof value !== 'number') fail(name, expected, value, TypeError)
+  if (!Number.isFinite(value) || value <= 0) fail(name, expected, value, RangeError)
+  return value
+}
+
+/** A finite number >= `min`. */
+export function checkNumber(name: string, value: unknown, min: number): number {
+  const expected = `a finite number >= ${min}`
+  if (typeof value !== 'number') fail(name, expected, value, TypeError)
+  if (!Number.isFinite(value) || value < min) fail(name, expected, value, RangeError)
+  return value
+}
+
+export function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail(name, 'a boolean', value, TypeError)
+  return value
+}
+
+export function checkFunction<F = (...args: never[]) => unknown>(name: string, value: unknown): F {
+  if (typeof value !== 'function') fail(name, 'a function', value, TypeError)
+  return value as F
+}
+
+/** One of a fixed set of strings; anything else is a `TypeError`. */
+export function checkOneOf<const V extends string>(name: string, value: unknown, allowed: readonly V[]): V {
+  if (!allowed.includes(value as V)) {
+    fail(name, `one of ${allowed.map((v) => `'${v}'`).join(', ')}`, value, TypeError)
+  }
+  return value as V
+}
+
+export function checkSignal(name: string, value: unknown): AbortSignal {
+  const ok =
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as AbortSignal).aborted === 'boolean' &&
+    typeof (value as AbortSignal).addEventListener === 'function'
+  if (!ok) fail(name, 'an AbortSignal', value, TypeError)
+  return value as AbortSignal
+}
+
+/** A plain options object, or `undefined` (taken as `{}`). */
+export function checkOptions<O extends object>(name: string, value: unknown): Partial<O> {
+  if (value === undefined) return {}
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(name, 'an object', value, TypeError)
+  }
+  return value as Partial<O>
+}
+
+/**
+ * An iterable or async iterable (arrays, generators, Node `Readable`, web `ReadableStream`). A string
+ * is refused: iterating it character by character is never what a pipeline of items meant.
+ */
+export function checkSource(value: unknown): void {
+  if (!isSource(value)) fail('source', 'an iterable or async iterable (not a string)', value, TypeError)
+}

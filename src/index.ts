@@ -1,0 +1,19 @@
+export { TimeoutError } from './errors.js'
+export { parallel, parallelMap, parallelMapSettled } from './parallel-map.js'
+export type { ParallelOptions, ParallelTask } from './parallel-map.js'
+export { pipe } from './pipe.js'
+export type { PipeSource } from './pipe.js'
+export { collect, drain } from './sinks.js'
+export type {
+  Fulfilled,
+  Mapper,
+  Operator,
+  ParallelMapOptions,
+  Progress,
+  Rejected,
+  RetryOptions,
+  Settled,
+  SettledBase,
+  Source,
+  TaskContext,
+} from './types.js'

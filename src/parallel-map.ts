@@ -1,0 +1,724 @@
+import { delay } from 'abort-controller-x'
+import pTimeout from 'p-timeout'
+import {
+  checkBoolean,
+  checkDuration,
+  checkFunction,
+  checkInteger,
+  checkNumber,
+  checkOneOf,
+  checkOptions,
+  checkSignal,
+  checkSource,
+  TimeoutError,
+} from './errors.js'
+import { Deque } from './internal/deque.js'
+import { deferred, type Deferred } from './internal/deferred.js'
+import { open } from './internal/source.js'
+import { ProgressCounter } from './progress.js'
+import type {
+  Mapper,
+  Operator,
+  ParallelMapOptions,
+  Progress,
+  RetryOptions,
+  Settled,
+  Source,
+  TaskContext,
+} from './types.js'
+
+/** Options after validation, with every default filled in. */
+interface Config {
+  readonly concurrency: number
+  readonly ordered: boolean
+  readonly readAhead: number
+  readonly signal: AbortSignal | undefined
+  readonly timeout: number | undefined
+  readonly continueOnError: boolean
+  readonly retry: Required<Omit<RetryOptions, 'shouldRetry'>> & Pick<RetryOptions, 'shouldRetry'> | undefined
+  readonly onProgress: ((progress: Progress) => void) | undefined
+  readonly total: number | undefined
+  /** `parallelMapSettled`: every task outcome becomes a record and nothing fails. */
+  readonly settled: boolean
+}
+
+function configure(options: unknown, settled: boolean): Config {
+  const o = checkOptions<ParallelMapOptions>('options', options)
+  const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1, true)
+  const readAhead =
+    o.readAhead === undefined ? 2 * concurrency : checkInteger('readAhead', o.readAhead, concurrency, true)
+  return {
+    concurrency,
+    readAhead,
+    ordered: o.ordered === undefined ? true : checkBoolean('ordered', o.ordered),
+    signal: o.signal === undefined ? undefined : checkSignal('signal', o.signal),
+    timeout: o.timeout === undefined ? undefined : checkDuration('timeout', o.timeout),
+    continueOnError: o.onError === undefined ? false : checkOneOf('onError', o.onError, ['abort', 'continue']) === 'continue',
+    retry: o.retry === undefined ? undefined : configureRetry(o.retry),
+    onProgress: o.onProgress === undefined ? undefined : checkFunction<(progress: Progress) => void>('onProgress', o.onProgress),
+    total: o.total === undefined ? undefined : checkInteger('total', o.total, 0),
+    settled,
+  }
+}
+
+function configureRetry(retry: unknown): Config['retry'] {
+  const r = checkOptions<RetryOptions>('retry', retry)
+  const minDelay = r.minDelay === undefined ? 100 : checkNumber('retry.minDelay', r.minDelay, 0)
+  return {
+    retries: checkInteger('retry.retries', r.retries, 0),
+    minDelay,
+    maxDelay: r.maxDelay === undefined ? Math.max(10_000, minDelay) : checkNumber('retry.maxDelay', r.maxDelay, minDelay),
+    factor: r.factor === undefined ? 2 : checkNumber('retry.factor', r.factor, 1),
+    shouldRetry: r.shouldRetry === undefined ? undefined : checkFunction<(error: unknown, attempt: number) => boolean>('retry.shouldRetry', r.shouldRetry),
+  }
+}
+
+const RUNNING = 0
+const FULFILLED = 1
+const FAILED = 2
+/** Finished, but never to be yielded: failed under `'continue'`, or aborted by the run. */
+const DROPPED = 3
+
+/** One attempt's {@link TaskContext}; its `AbortController` is made only if someone reads `signal`. */
+class Context implements TaskContext {
+  readonly index: number
+  readonly attempt: number
+  #controller: AbortController | undefined
+  #aborted = false
+  #reason: unknown
+
+  constructor(index: number, attempt: number) {
+    this.index = index
+    this.attempt = attempt
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#aborted) this.#controller.abort(this.#reason)
+    }
+    return this.#controller.signal
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return
+    this.#aborted = true
+    this.#reason = reason
+    this.#controller?.abort(reason)
+  }
+}
+
+/** An item from the moment it is pulled until it is handed out or dropped. */
+class Task<T> {
+  state = RUNNING
+  value: unknown
+  attempt = 1
+  context: Context | undefined
+  /** Set when the run aborted this task: its outcome is no longer wanted. */
+  abortedByRun = false
+  startedAt = 0
+  startedTime = 0
+  /** Links in the list of running tasks. */
+  prev: Task<T> | undefined
+  next: Task<T> | undefined
+
+  constructor(
+    public item: T,
+    readonly index: number,
+  ) {}
+}
+
+/** Created, `next()` not called yet: the source is untouched. */
+const IDLE = 0
+const ACTIVE = 1
+/** Finished, failed, returned or aborted: `next()` answers without doing work. */
+const CLOSED = 2
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+const NOT_READY = Symbol('not ready')
+
+/** An answer that rejects: kept as a value until it is handed to a caller. */
+class Thrown {
+  constructor(readonly error: unknown) {}
+}
+
+type Answer<R> = IteratorResult<R> | Thrown | typeof NOT_READY
+
+function settle<R>(answer: IteratorResult<R> | Thrown): Promise<IteratorResult<R>> {
+  return answer instanceof Thrown ? Promise.reject(answer.error) : Promise.resolve(answer)
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  )
+}
+
+function abortError(message: string): Error {
+  return new DOMException(message, 'AbortError')
+}
+
+/**
+ * The scheduler behind {@link parallelMap}: a hand-written async iterator (no async generator on
+ * the hot path) that keeps the concurrency cap, the read-ahead bound and the cancellation of
+ * in-flight work together.
+ */
+class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
+  readonly #fn: Mapper<T, unknown>
+  readonly #config: Config
+  #source: Source<T> | undefined
+  #phase = IDLE
+
+  #syncIterator: Iterator<T> | undefined
+  #asyncIterator: AsyncIterator<T> | undefined
+  /** An async pull is in flight: never call the source's `next()` again until it settles. */
+  #pulling = false
+  #sourceDone = false
+  #filling = false
+
+  #pulled = 0
+  /** Items handed to the consumer or dropped: `pulled - handed` is bounded by `readAhead`. */
+  #handed = 0
+  #running = 0
+  #runningHead: Task<T> | undefined
+
+  /** Ordered: every pulled task, in input order. As-completed: finished tasks, in completion order. */
+  readonly #buffer = new Deque<Task<T>>()
+  readonly #waiters = new Deque<Deferred<IteratorResult<R>>>()
+
+  /** Under `'abort'`: the index from which nothing is yielded, and the error to throw there. */
+  #failIndex = Infinity
+  #failed = false
+  #failure: unknown
+  /** Under `'continue'`: the failed tasks, and an error of the source to throw as is at the end. */
+  #failures: Task<T>[] = []
+  #sourceError: { error: unknown } | undefined
+
+  #progress: ProgressCounter | undefined
+  #idle: Deferred<void> | undefined
+  /** Settles when a close started by an abort has finished, for a later `return()` to await. */
+  #closing: Promise<void> | undefined
+  #abortReason: { reason: unknown } | undefined
+  #onAbort: (() => void) | undefined
+
+  constructor(fn: Mapper<T, unknown>, config: Config, source: Source<T>) {
+    this.#fn = fn
+    this.#config = config
+    this.#source = source
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<R>> {
+    if (this.#phase === IDLE) this.#start()
+    if (this.#waiters.length === 0) {
+      const answer = this.#take()
+      if (answer !== NOT_READY) {
+        this.#fill()
+        return settle(answer)
+      }
+    }
+    const waiter = deferred<IteratorResult<R>>()
+    this.#waiters.push(waiter)
+    this.#fill()
+    this.#flush()
+    return waiter.promise
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<R>> {
+    if (this.#phase !== CLOSED) {
+      this.#closing = this.#close(abortError('The consumer stopped early'), undefined)
+    }
+    await this.#closing
+    return { done: true, value: value as R }
+  }
+
+  /** Opens the source and listens to the signal, unless the signal has already aborted. */
+  #start(): void {
+    const { signal, total, onProgress } = this.#config
+    if (signal?.aborted) {
+      this.#phase = CLOSED
+      this.#abortReason = { reason: signal.reason }
+      this.#source = undefined
+      return
+    }
+    this.#phase = ACTIVE
+    const opened = open(this.#source!)
+    this.#source = undefined
+    if (opened.sync) this.#syncIterator = opened.iterator
+    else this.#asyncIterator = opened.iterator
+    if (onProgress) this.#progress = new ProgressCounter(total)
+    if (signal) {
+      this.#onAbort = () => {
+        this.#closing = this.#close(signal.reason, { reason: signal.reason })
+      }
+      signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+  }
+
+  // ---- pulling -------------------------------------------------------------------------------
+
+  #canPull(): boolean {
+    return (
+      this.#phase === ACTIVE &&
+      !this.#pulling &&
+      !this.#sourceDone &&
+      !this.#failed &&
+      this.#running < this.#config.concurrency &&
+      this.#pulled - this.#handed < this.#config.readAhead
+    )
+  }
+
+  #fill(): void {
+    if (this.#filling) return
+    this.#filling = true
+    try {
+      while (this.#canPull()) {
+        if (this.#syncIterator) {
+          let result: IteratorResult<T>
+          try {
+            result = this.#syncIterator.next()
+          } catch (error) {
+            this.#sourceFailed(error)
+            break
+          }
+          if (result.done) this.#sourceDone = true
+          else this.#launch(result.value)
+        } else {
+          this.#pulling = true
+          let pull: Promise<IteratorResult<T>>
+          try {
+            pull = Promise.resolve(this.#asyncIterator!.next())
+          } catch (error) {
+            pull = Promise.reject(error)
+          }
+          pull.then(this.#onPulled, this.#onPullFailed)
+        }
+      }
+    } finally {
+      this.#filling = false
+    }
+    this.#flush()
+  }
+
+  readonly #onPulled = (result: IteratorResult<T>): void => {
+    this.#pulling = false
+    if (this.#phase !== ACTIVE) return
+    if (result.done) this.#sourceDone = true
+    else this.#launch(result.value)
+    this.#fill()
+  }
+
+  readonly #onPullFailed = (error: unknown): void => {
+    this.#pulling = false
+    if (this.#phase !== ACTIVE) return
+    this.#sourceFailed(error)
+    this.#flush()
+  }
+
+  /** An error of the source counts as a failure after the last item pulled. */
+  #sourceFailed(error: unknown): void {
+    this.#sourceDone = true
+    if (this.#config.continueOnError || this.#config.settled) {
+      this.#sourceError = { error }
+      return
+    }
+    // The in-flight items are aborted: the failure is placed at the first of them.
+    let first = this.#pulled
+    for (let task = this.#runningHead; task; task = task.next) first = Math.min(first, task.index)
+    this.#fail(first, error)
+  }
+
+  // ---- running tasks -------------------------------------------------------------------------
+
+  #launch(item: T): void {
+    const task = new Task(item, this.#pulled++)
+    this.#running++
+    if (this.#runningHead) {
+      task.next = this.#runningHead
+      this.#runningHead.prev = task
+    }
+    this.#runningHead = task
+    if (this.#config.ordered) this.#buffer.push(task)
+    if (this.#config.settled) {
+      task.startedAt = Date.now()
+      task.startedTime = performance.now()
+    }
+    if (this.#progress) {
+      this.#progress.started++
+      this.#progress.running++
+    }
+    if (isThenable(item)) {
+      // Like p-map and `for await`, an item that is a promise is awaited before `fn` sees it.
+      Promise.resolve(item).then(
+        (value) => {
+          task.item = value as T
+          this.#attempt(task)
+        },
+        (error: unknown) => this.#settle(task, FAILED, error),
+      )
+    } else {
+      this.#attempt(task)
+    }
+  }
+
+  #attempt(task: Task<T>): void {
+    if (task.abortedByRun) {
+      this.#settle(task, DROPPED, undefined)
+      return
+    }
+    const context = new Context(task.index, task.attempt)
+    task.context = context
+    let result: unknown
+    try {
+      result = this.#fn(task.item, context)
+    } catch (error) {
+      this.#attemptFailed(task, context, error)
+      return
+    }
+    if (!isThenable(result)) {
+      this.#settle(task, FULFILLED, result)
+      return
+    }
+    const timeout = this.#config.timeout
+    const settling =
+      timeout === undefined
+        ? result
+        : pTimeout(result, {
+            milliseconds: timeout,
+            fallback: () => {
+              const error = new TimeoutError(`Item ${task.index} timed out after ${timeout} ms`)
+              context.abort(error)
+              throw error
+            },
+          })
+    settling.then(
+      (value) => {
+        if (task.context === context) this.#settle(task, FULFILLED, value)
+      },
+      (error: unknown) => this.#attemptFailed(task, context, error),
+    )
+  }
+
+  #attemptFailed(task: Task<T>, context: Context, error: unknown): void {
+    if (task.context !== context) return
+    const retry = this.#config.retry
+    if (retry === undefined || task.abortedByRun || task.attempt > retry.retries) {
+      this.#settle(task, FAILED, error)
+      return
+    }
+    if (retry.shouldRetry !== undefined) {
+      let again: boolean
+      try {
+        again = retry.shouldRetry(error, task.attempt)
+      } catch (thrown) {
+        this.#settle(task, FAILED, thrown)
+        return
+      }
+      if (!again) {
+        this.#settle(task, FAILED, error)
+        return
+      }
+    }
+    const wait = Math.min(retry.maxDelay, retry.minDelay * retry.factor ** (task.attempt - 1))
+    task.attempt++
+    // The next attempt's context exists during the backoff so that aborting the task ends the wait.
+    const next = new Context(task.index, task.attempt)
+    task.context = next
+    delay(next.signal, wait).then(
+      () => {
+        if (task.context === next) this.#attempt(task)
+      },
+      () => {
+        if (task.context === next) this.#settle(task, FAILED, next.signal.reason)
+      },
+    )
+  }
+
+  /** A task's final outcome: frees its slot, then applies the error policy and hands results on. */
+  #settle(task: Task<T>, outcome: number, value: unknown): void {
+    task.context = undefined
+    this.#running--
+    if (task.prev) task.prev.next = task.next
+    else this.#runningHead = task.next
+    if (task.next) task.next.prev = task.prev
+    task.prev = task.next = undefined
+
+    const progress = this.#progress
+    if (progress) {
+      progress.running--
+      if (outcome === FULFILLED) progress.succeeded++
+      else progress.failed++
+    }
+    if (this.#config.settled && outcome !== DROPPED) {
+      value = this.#record(task, outcome, value)
+      outcome = FULFILLED
+    }
+
+    if (task.abortedByRun || outcome === DROPPED) {
+      task.state = DROPPED
+    } else if (outcome === FAILED) {
+      task.value = value
+      if (this.#config.continueOnError) {
+        task.state = DROPPED
+        this.#failures.push(task)
+      } else {
+        task.state = FAILED
+        this.#fail(task.index, value)
+      }
+    } else {
+      task.state = FULFILLED
+      task.value = value
+      if (!this.#config.ordered) this.#buffer.push(task)
+    }
+    if (!this.#config.ordered && task.state === DROPPED) this.#handed++
+
+    if (progress) this.#report()
+    if (this.#running === 0 && this.#idle) this.#idle.resolve()
+    if (this.#phase === ACTIVE) this.#fill()
+  }
+
+  #record(task: Task<T>, outcome: number, value: unknown): Settled<T, unknown> {
+    const base = {
+      item: task.item,
+      index: task.index,
+      attempts: task.attempt,
+      startedAt: task.startedAt,
+      duration: performance.now() - task.startedTime,
+    }
+    return outcome === FULFILLED
+      ? { status: 'fulfilled', value, ...base }
+      : { status: 'rejected', reason: value, ...base }
+  }
+
+  /**
+   * Under `'abort'`: nothing more is pulled, the source is closed, and the in-flight items a loop
+   * would not have reached are aborted. Ordered, those are the items after `index`; as-completed,
+   * all of them, and the results not handed out yet are dropped.
+   */
+  #fail(index: number, error: unknown): void {
+    const ordered = this.#config.ordered
+    if (this.#failed && (!ordered || index >= this.#failIndex)) return
+    this.#failed = true
+    this.#failIndex = ordered ? index : -1
+    this.#failure = error
+    const reason = abortError('Aborted because another item failed')
+    for (let task = this.#runningHead; task; task = task.next) {
+      if (task.index >= this.#failIndex) this.#abortTask(task, reason)
+    }
+    if (!ordered) {
+      this.#handed += this.#buffer.length
+      this.#buffer.clear()
+    }
+    this.#closeSource()
+  }
+
+  #abortTask(task: Task<T>, reason: unknown): void {
+    task.abortedByRun = true
+    task.context?.abort(reason)
+  }
+
+  #report(): void {
+    try {
+      this.#config.onProgress!(this.#progress!.snapshot())
+    } catch (error) {
+      // A throwing progress callback fails the run like a source error would.
+      this.#progress = undefined
+      this.#sourceFailed(error)
+    }
+  }
+
+  // ---- handing out ---------------------------------------------------------------------------
+
+  /** Answers parked `next()` calls, in call order, with whatever is ready. */
+  #flush(): void {
+    while (this.#waiters.length > 0) {
+      const answer = this.#take()
+      if (answer === NOT_READY) return
+      const waiter = this.#waiters.shift()!
+      if (answer instanceof Thrown) waiter.reject(answer.error)
+      else waiter.resolve(answer)
+    }
+  }
+
+  /** The next answer for a consumer if one is ready; `NOT_READY` otherwise. */
+  #take(): Answer<R> {
+    if (this.#phase !== ACTIVE) return this.#abortReason ? new Thrown(this.#abortReason.reason) : DONE
+    const buffer = this.#buffer
+    if (this.#config.ordered) {
+      for (let head = buffer.peek(); head !== undefined; head = buffer.peek()) {
+        if (head.index >= this.#failIndex) break
+        if (head.state === RUNNING) return NOT_READY
+        buffer.shift()
+        this.#handed++
+        if (head.state === FULFILLED) return { done: false, value: head.value as R }
+      }
+    } else if (!this.#failed && buffer.length > 0) {
+      const task = buffer.shift()!
+      this.#handed++
+      return { done: false, value: task.value as R }
+    }
+    if (this.#failed) return this.#running === 0 ? this.#end(new Thrown(this.#failure)) : NOT_READY
+    if (!this.#sourceDone || this.#running > 0) return NOT_READY
+    if (this.#sourceError) return this.#end(new Thrown(this.#sourceError.error))
+    if (this.#failures.length > 0) {
+      const errors = this.#failures.sort((a, b) => a.index - b.index).map((task) => task.value)
+      return this.#end(new Thrown(new AggregateError(errors, `${errors.length} of ${this.#pulled} items failed`)))
+    }
+    return this.#end(DONE)
+  }
+
+  /** Ends a run that has nothing left running: this answer is the last, later calls get done. */
+  #end(answer: IteratorResult<R> | Thrown): IteratorResult<R> | Thrown {
+    this.#phase = CLOSED
+    this.#detach()
+    this.#closeSource()
+    if (this.#progress) this.#report()
+    return answer
+  }
+
+  #detach(): void {
+    if (this.#onAbort) {
+      this.#config.signal!.removeEventListener('abort', this.#onAbort)
+      this.#onAbort = undefined
+    }
+  }
+
+  // ---- closing -------------------------------------------------------------------------------
+
+  /**
+   * Stops everything: parked `next()` calls resolve done (or reject with an abort reason), running
+   * tasks are aborted with `reason`, the source is closed, and the returned promise settles once
+   * every task has settled. It never rejects, so that nobody awaiting it can miss an error.
+   */
+  async #close(reason: unknown, abort: { reason: unknown } | undefined): Promise<void> {
+    const wasIdle = this.#phase === IDLE
+    this.#phase = CLOSED
+    this.#source = undefined
+    if (abort) this.#abortReason = abort
+    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
+      if (abort) waiter.reject(abort.reason)
+      else waiter.resolve(DONE)
+    }
+    this.#detach()
+    if (wasIdle) return
+    for (let task = this.#runningHead; task; task = task.next) this.#abortTask(task, reason)
+    const closingSource = this.#closeSource()
+    if (this.#running > 0) {
+      this.#idle = deferred()
+      await this.#idle.promise
+    }
+    this.#buffer.clear()
+    if (this.#progress) this.#report()
+    await closingSource
+  }
+
+  /**
+   * Calls the source's `return()` once, unless it is finished. While a pull is pending the call is
+   * not awaited (an async generator queues it behind that pull, which may never settle).
+   */
+  #closeSource(): Promise<void> | undefined {
+    const wasDone = this.#sourceDone
+    this.#sourceDone = true
+    const iterator = this.#syncIterator ?? this.#asyncIterator
+    this.#syncIterator = this.#asyncIterator = undefined
+    if (wasDone && !this.#pulling) return undefined
+    if (iterator?.return === undefined) return undefined
+    try {
+      const returned = Promise.resolve(iterator.return())
+      if (this.#pulling) {
+        returned.catch(() => undefined)
+        return undefined
+      }
+      return returned.then(
+        () => undefined,
+        () => undefined,
+      )
+    } catch {
+      return undefined
+    }
+  }
+}
+
+/**
+ * Runs `fn` over every item of the source, at most `concurrency` calls at a time, and yields the
+ * results in input order (or as they complete, with `ordered: false`). PowerShell's
+ * `ForEach-Object -Parallel { … } -ThrottleLimit N`.
+ *
+ * @param fn - called as `fn(item, { signal, index, attempt })`; may return a value or a promise.
+ * @param options - see {@link ParallelMapOptions}; validated here, so bad options throw at once.
+ * @returns an {@link Operator}: apply it to a source, or pass it to {@link pipe}.
+ * @throws TypeError or RangeError for invalid arguments, naming the option and the value received.
+ *
+ * @example
+ * ```ts
+ * for await (const status of parallelMap(fetchStatus, { concurrency: 10, timeout: 5_000 })(urls)) {
+ *   console.log(status)
+ * }
+ * ```
+ */
+export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions): Operator<T, Awaited<R>> {
+  checkFunction('fn', fn)
+  const config = configure(options, false)
+  return (source) => {
+    checkSource(source)
+    return new ParallelIterator<T, Awaited<R>>(fn, config, source)
+  }
+}
+
+/**
+ * Like {@link parallelMap}, but never throws for an item's failure: yields one {@link Settled}
+ * record per item, `{ status: 'fulfilled', value, … }` or `{ status: 'rejected', reason, … }`.
+ * Source errors and the `signal` still end the run. Same options (`onError` has no effect).
+ */
+export function parallelMapSettled<T, R>(
+  fn: Mapper<T, R>,
+  options?: ParallelMapOptions,
+): Operator<T, Settled<T, Awaited<R>>> {
+  checkFunction('fn', fn)
+  const config = configure(options, true)
+  return (source) => {
+    checkSource(source)
+    return new ParallelIterator<T, Settled<T, Awaited<R>>>(fn, config, source)
+  }
+}
+
+/** Options of {@link parallel}: it-parallel's, with its defaults. */
+export interface ParallelOptions {
+  /** Most tasks running at once. Integer >= 1 or `Infinity`. Default `Infinity`. */
+  readonly concurrency?: number
+  /** `true`: results in input order. Default `false` (completion order). */
+  readonly ordered?: boolean
+}
+
+/** A task for {@link parallel}: it-parallel's `() => Promise<T>`, which may also use the context. */
+export type ParallelTask<T> = (context: TaskContext) => T | PromiseLike<T>
+
+function runTask<T>(task: ParallelTask<T>, context: TaskContext): T | PromiseLike<T> {
+  return task(context)
+}
+
+/**
+ * Drop-in for it-parallel: runs an iterable of task functions, at most `concurrency` at a time,
+ * with every guarantee of {@link parallelMap} (each task receives a {@link TaskContext}, so it can
+ * stop when its `signal` aborts).
+ *
+ * @example
+ * ```ts
+ * const results = await collect(parallel(urls.map((url) => () => fetch(url)), { concurrency: 4 }))
+ * ```
+ */
+export function parallel<T>(
+  tasks: Source<ParallelTask<T>>,
+  options?: ParallelOptions,
+): AsyncIterableIterator<Awaited<T>> {
+  const o = checkOptions<ParallelOptions>('options', options)
+  return parallelMap<ParallelTask<T>, T>(runTask, {
+    concurrency: o.concurrency ?? Infinity,
+    ordered: o.ordered ?? false,
+  })(tasks)
+}

@@ -1,0 +1,122 @@
+/**
+ * Anything an operator accepts as input: arrays, sync and async iterables and generators, Node
+ * `Readable` streams and web `ReadableStream`s (both are async iterables).
+ */
+export type Source<T> = AsyncIterable<T> | Iterable<T>
+
+/**
+ * A pipeline stage: takes a source and returns an async iterator over its output. Plugs into
+ * {@link pipe}, `for await` and any it-* pipeline.
+ */
+export type Operator<In, Out> = (source: Source<In>) => AsyncIterableIterator<Out>
+
+/** What every task receives beside its item. */
+export interface TaskContext {
+  /**
+   * Aborted when the task's result is no longer wanted: the consumer stopped early, a sibling
+   * failed under `onError: 'abort'`, the per-item `timeout` expired, or the run's `signal` aborted.
+   */
+  readonly signal: AbortSignal
+  /** Position of the item in the source, counting from 0. */
+  readonly index: number
+  /** Which attempt this is, counting from 1 (greater than 1 only with `retry`). */
+  readonly attempt: number
+}
+
+/** A snapshot of a run's progress, as delivered to `onProgress`. */
+export interface Progress {
+  /** Items whose first attempt has started. */
+  readonly started: number
+  /** Items being processed right now (including those waiting for a retry). */
+  readonly running: number
+  /** Items that finished with a result. */
+  readonly succeeded: number
+  /** Items that finished with an error. */
+  readonly failed: number
+  /** `succeeded + failed`. */
+  readonly done: number
+  /** The expected item count, when the `total` option was given. */
+  readonly total?: number
+  /** `100 * done / total`, when `total` was given. */
+  readonly percent?: number
+  /** Milliseconds since the run started. */
+  readonly elapsedMs: number
+  /** Finished items per second so far. */
+  readonly perSecond: number
+  /** Estimated milliseconds left, when `total` was given and at least one item finished. */
+  readonly etaMs?: number
+}
+
+/** Retry policy for one item: exponential backoff between attempts. */
+export interface RetryOptions {
+  /** How many times a failed item is tried again. Integer >= 0. */
+  readonly retries: number
+  /** Delay before the first retry, in ms. Default `100`. */
+  readonly minDelay?: number
+  /** Upper bound of any delay, in ms. Default `10_000`. */
+  readonly maxDelay?: number
+  /** Growth of the delay from one retry to the next. Default `2`. */
+  readonly factor?: number
+  /**
+   * Decides whether a failure is retried; `attempt` is the attempt that failed (from 1). Default:
+   * every failure is retried. An item aborted by the run is never retried.
+   */
+  readonly shouldRetry?: (error: unknown, attempt: number) => boolean
+}
+
+/** Options of {@link parallelMap} and {@link parallelMapSettled}. */
+export interface ParallelMapOptions {
+  /** Most `fn` calls running at once (PowerShell's `-ThrottleLimit`). Integer >= 1 or `Infinity`. Default `5`. */
+  readonly concurrency?: number
+  /** `true`: results in input order; `false`: in completion order. Default `true`. */
+  readonly ordered?: boolean
+  /**
+   * Most items taken from the source and not yet handed to the consumer (running plus finished and
+   * waiting). Integer >= `concurrency` or `Infinity`. Default `2 * concurrency`.
+   */
+  readonly readAhead?: number
+  /** Aborts the whole run: a pending `next()` rejects with `signal.reason`. */
+  readonly signal?: AbortSignal
+  /** Per-item deadline in ms (finite, > 0): the item fails with `TimeoutError`, even if `fn` ignores its signal. */
+  readonly timeout?: number
+  /** `'abort'` (default): the first failure stops the run. `'continue'`: failures are collected and thrown at the end as an `AggregateError`. */
+  readonly onError?: 'abort' | 'continue'
+  /** Per-item retry with exponential backoff. */
+  readonly retry?: RetryOptions
+  /** Called at least once per finished item and once at the end. */
+  readonly onProgress?: (progress: Progress) => void
+  /** Expected item count, for `percent` and `etaMs` in {@link Progress}. */
+  readonly total?: number
+}
+
+/** The function {@link parallelMap} calls for every item. */
+export type Mapper<T, R> = (item: T, context: TaskContext) => R | PromiseLike<R>
+
+/** Fields every {@link Settled} record has. */
+export interface SettledBase<T> {
+  /** The source item. */
+  readonly item: T
+  /** Its position in the source, from 0. */
+  readonly index: number
+  /** How many attempts were made. */
+  readonly attempts: number
+  /** `Date.now()` when the first attempt started. */
+  readonly startedAt: number
+  /** Milliseconds from the first attempt's start to the item's end. */
+  readonly duration: number
+}
+
+/** A successful item, as yielded by {@link parallelMapSettled}. */
+export interface Fulfilled<T, R> extends SettledBase<T> {
+  readonly status: 'fulfilled'
+  readonly value: R
+}
+
+/** A failed item, as yielded by {@link parallelMapSettled}. */
+export interface Rejected<T> extends SettledBase<T> {
+  readonly status: 'rejected'
+  readonly reason: unknown
+}
+
+/** The per-item status record of {@link parallelMapSettled} (PowerShell's `@{ Status = …; Error = … }`). */
+export type Settled<T, R> = Fulfilled<T, R> | Rejected<T>
