@@ -1,0 +1,5 @@
+export { createPool } from './pool.js'
+export type { PoolOptions, WorkerPool } from './pool.js'
+export type { WorkerContext } from './worker.js'
+export { workerMap } from './worker-map.js'
+export type { WorkerMapOptions } from './worker-map.js'
