@@ -338,6 +338,15 @@ describe('workerMap on a shared pool', () => {
     expect((error as Error).message).toBe(`Worker module ${fileURLToPath(named)} has no default export (its exports: named)`)
   })
 
+  it('says a loader is missing for a module whose extension Node cannot import', async () => {
+    const text = new URL('fixtures/no-loader.txt', import.meta.url)
+    const error = await rejection(collect(workerMap(text, { pool })([1])))
+    expect(error).toBeInstanceOf(TypeError)
+    expect((error as Error).message).toBe(
+      `Worker module ${fileURLToPath(text)} needs a loader for its extension that worker threads inherit (for TypeScript: node --import tsx)`,
+    )
+  })
+
   it('fails an item whose result cannot be cloned with a TypeError that says so', async () => {
     const error = await rejection(collect(workerMap(fixture, { pool, exportName: 'unclonable' })(['x'])))
     expect(error).toBeInstanceOf(TypeError)

@@ -41,11 +41,13 @@ async function importModule(module: string, path: string): Promise<Record<string
   try {
     return (await import(module)) as Record<string, unknown>
   } catch (error) {
+    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error
     const require = createRequire(module)
-    if ((error as { code?: unknown }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !(extname(path) in require.extensions)) {
-      throw error
-    }
-    return require(path) as Record<string, unknown>
+    if (extname(path) in require.extensions) return require(path) as Record<string, unknown>
+    throw new TypeError(
+      `Worker module ${path} needs a loader for its extension that worker threads inherit (for TypeScript: node --import tsx)`,
+      { cause: error },
+    )
   }
 }
 
