@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto'
+import type { WorkerContext } from '../src/workers/index.js'
+
+/** What every thread gets once: how many rounds each item hashes, and over how large a block. */
+export interface ChainSettings {
+  readonly rounds: number
+  readonly blockSize: number
+}
+
+/**
+ * The benchmark's CPU-bound task: a chain of `rounds` SHA-256 digests, each over the previous
+ * digest and a block filled with the item. Returns the last digest in hex.
+ */
+export default function sha256Chain(seed: number, { workerData }: WorkerContext<ChainSettings>): string {
+  const block = Buffer.alloc(workerData.blockSize, seed)
+  let digest = Buffer.alloc(32)
+  for (let round = 0; round < workerData.rounds; round++) {
+    digest = createHash('sha256').update(digest).update(block).digest()
+  }
+  return digest.toString('hex')
+}

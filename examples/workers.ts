@@ -1,0 +1,40 @@
+// Counts primes on worker threads, like ForEach-Object -Parallel over runspaces (Start-ThreadJob):
+// the ranges are searched on every core at once, the counts come back in input order, and a
+// runaway range is stopped by its per-item timeout although its loop never yields.
+// Run: node --import tsx examples/workers.ts
+import { availableParallelism } from 'node:os'
+import { TimeoutError, type Progress } from '../src/index.js'
+import { workerMap } from '../src/workers/index.js'
+import type { Range } from './count-primes.js'
+
+const size = 1_000_000
+const ranges: Range[] = Array.from({ length: 8 }, (_, i) => ({ from: i * size, to: (i + 1) * size }))
+// A range far too large to finish in time: the timeout terminates its thread, and the pool starts a
+// fresh one for the ranges after it.
+ranges.splice(4, 0, { from: 0, to: 1e12 })
+
+function showProgress({ done, total, running }: Progress): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} ranges done, ${running} running `)
+}
+
+const countPrimes = workerMap<Range, number>(new URL('count-primes.ts', import.meta.url), {
+  workerData: { step: 2 },
+  timeout: 3_000,
+  onError: 'continue',
+  onProgress: showProgress,
+  total: ranges.length,
+})
+
+console.log(`Counting primes in ${ranges.length} ranges on ${availableParallelism()} threads`)
+const started = performance.now()
+let primes = 0
+try {
+  for await (const count of countPrimes(ranges)) primes += count
+} catch (error) {
+  if (!(error instanceof AggregateError)) throw error
+  if (process.stderr.isTTY) process.stderr.write('\n')
+  for (const reason of error.errors) {
+    console.log(reason instanceof TimeoutError ? `stopped: ${reason.message}` : `failed: ${String(reason)}`)
+  }
+}
+console.log(`${primes} primes below ${8 * size}, in ${Math.round(performance.now() - started)} ms`)
