@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { Piscina } from 'piscina'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { collect, TimeoutError } from '../src/index.js'
+import { fromRecord, toRecord } from '../src/workers/cloned-error.js'
 import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
 
 const fixture = new URL('fixtures/double.mjs', import.meta.url)
@@ -305,10 +306,22 @@ describe('workerMap on a shared pool', () => {
     expect(pool.threads).toHaveLength(2)
   })
 
-  it('rethrows an error thrown in a worker, as a clone of the same class and message', async () => {
+  it('rethrows an error thrown in a worker, of the same class and message', async () => {
     const error = await rejection(collect(workerMap(fixture, { pool, exportName: 'failOnBad' })(['ok', 'bad', 'ok'])))
     expect(error).toBeInstanceOf(RangeError)
     expect((error as Error).message).toBe('bad item bad')
+  })
+
+  it('keeps the name, fields and cause of an error thrown in a worker', async () => {
+    const missing = fileURLToPath(new URL('fixtures/missing.txt', import.meta.url))
+    const error = await rejection(collect(workerMap(fixture, { pool, exportName: 'parseFile' })([missing])))
+    expect(error).toBeInstanceOf(SyntaxError)
+    expect(error).toMatchObject({ name: 'ParseError', message: `cannot parse ${missing}`, line: 0 })
+    expect((error as Error).stack).toContain('parseFile')
+    expect(error).not.toHaveProperty('details')
+    const cause = (error as Error).cause
+    expect(cause).toBeInstanceOf(Error)
+    expect(cause).toMatchObject({ code: 'ENOENT', syscall: 'open', path: missing })
   })
 
   it('retries with the attempt number passed to the worker', async () => {
@@ -326,7 +339,7 @@ describe('workerMap on a shared pool', () => {
     const missing = await rejection(collect(workerMap(fixture, { pool, exportName: 'nope' })([1])))
     expect(missing).toBeInstanceOf(TypeError)
     expect((missing as Error).message).toBe(
-      `Worker module ${fixturePath} has no export "nope" (its exports: default, echo, failOnBad, flaky, gate, notAFunction, unclonable)`,
+      `Worker module ${fixturePath} has no export "nope" (its exports: default, echo, failOnBad, flaky, gate, notAFunction, parseFile, unclonable)`,
     )
     const notAFunction = await rejection(collect(workerMap(fixture, { pool, exportName: 'notAFunction' })([1])))
     expect((notAFunction as Error).message).toBe(`Expected the export "notAFunction" of ${fixturePath} to be a function, got 42`)
@@ -367,5 +380,24 @@ describe('workerMap on a shared pool', () => {
     expect(cause).toBeInstanceOf(TypeError)
     expect(cause!.message).toMatch(/^Item 1 could not be cloned to a worker thread: .* could not be cloned\.$/)
     expect(cause!.cause).toMatchObject({ name: 'DataCloneError' })
+  })
+})
+
+describe('error records', () => {
+  it('leave values that are not errors as they are', () => {
+    const plain = { message: 'plain' }
+    expect(toRecord(plain)).toBe(plain)
+    expect(fromRecord(plain)).toBe(plain)
+    expect(toRecord('text')).toBe('text')
+    expect(fromRecord(null)).toBe(null)
+  })
+
+  it('cut a cycle of causes', () => {
+    const outer = new Error('outer', { cause: new TypeError('inner') })
+    ;(outer.cause as Error).cause = outer
+    const copy = fromRecord(structuredClone(toRecord(outer))) as Error
+    expect(copy.message).toBe('outer')
+    expect(copy.cause).toBeInstanceOf(TypeError)
+    expect(copy.cause).not.toHaveProperty('cause')
   })
 })

@@ -6,6 +6,7 @@ import { Piscina } from 'piscina'
 import { checkInteger, checkOptions, describe } from '../errors.js'
 import { parallelMap } from '../parallel-map.js'
 import type { Operator, ParallelMapOptions } from '../types.js'
+import { fromRecord } from './cloned-error.js'
 import { checkWorkerData, startPool, type WorkerPool } from './pool.js'
 import type { WorkerTask } from './worker.js'
 
@@ -59,7 +60,7 @@ async function runOn(pool: WorkerPool, task: WorkerTask, signal: AbortSignal): P
         cause: error,
       })
     }
-    throw error
+    throw fromRecord(error)
   }
 }
 
@@ -124,8 +125,9 @@ class PoolRun<R> implements AsyncIterableIterator<R> {
 /**
  * `parallelMap` on worker threads (PowerShell's runspaces and `Start-ThreadJob`), for CPU-bound
  * work: each item goes to a thread of a piscina pool, where the default export (or `exportName`) of
- * `module` is called as `fn(item, { index, attempt, workerData })`. Items, results and errors are
- * structured-cloned. Every `parallelMap` option and guarantee applies; a task whose per-item
+ * `module` is called as `fn(item, { index, attempt, workerData })`. Items and results are
+ * structured-cloned; an error keeps its built-in class, `name`, `message`, `stack`, primitive
+ * fields (`code`) and `cause`. Every `parallelMap` option and guarantee applies; a task whose per-item
  * `timeout` expires, or whose run is aborted, is stopped by terminating its thread, even in a busy
  * loop, and the pool replaces the thread.
  *

@@ -3,6 +3,7 @@ import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { workerData } from 'node:worker_threads'
 import { describe } from '../errors.js'
+import { toRecord } from './cloned-error.js'
 
 /** What the main thread posts to a worker for every item. */
 export interface WorkerTask {
@@ -93,6 +94,6 @@ export default async function runTask(task: WorkerTask): Promise<unknown> {
     return result
   } catch (error) {
     posting = `The error thrown for item ${index}`
-    throw error
+    throw toRecord(error)
   }
 }
