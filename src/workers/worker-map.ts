@@ -46,17 +46,13 @@ function resolveModule(module: unknown): string {
   return url.href
 }
 
-function isDataCloneError(error: unknown): boolean {
-  return error instanceof DOMException && error.name === 'DataCloneError'
-}
-
 /** Runs one item on `pool`; its `signal` aborting terminates the thread, which piscina replaces. */
 async function runOn(pool: WorkerPool, task: WorkerTask, signal: AbortSignal): Promise<unknown> {
   try {
     return await pool.run(task, { signal })
   } catch (error) {
-    if (isDataCloneError(error)) {
-      throw new TypeError(`Item ${task.index} could not be cloned to a worker thread: ${(error as Error).message}`, {
+    if (error instanceof DOMException && error.name === 'DataCloneError') {
+      throw new TypeError(`Item ${task.index} could not be cloned to a worker thread: ${error.message}`, {
         cause: error,
       })
     }
