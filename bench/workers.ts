@@ -1,15 +1,17 @@
 // CPU-bound work three ways: a plain loop, parallelMap on the main thread, and workerMap on worker
-// threads (a run with its own pool, whose start-up is counted, and a run on a warm shared pool).
-// Usage: npm run bench:workers [-- --items 64 --rounds 2000 --runs 3]
-import { availableParallelism } from 'node:os'
+// threads (a run with its own pool, whose start-up is counted, and a run on a warm shared pool),
+// against piscina's own pool.run with no scheduler in between.
+// Usage: npm run bench:workers [-- --items 128 --rounds 2000 --runs 3]
+import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { collect, parallelMap } from '../src/index.js'
 import { createPool, workerMap } from '../src/workers/index.js'
+import type { WorkerTask } from '../src/workers/worker.js'
 import sha256Chain, { type ChainSettings } from './sha256-chain.js'
 
 const { values } = parseArgs({
   options: {
-    items: { type: 'string', default: '64' },
+    items: { type: 'string', default: '128' },
     rounds: { type: 'string', default: '2000' },
     runs: { type: 'string', default: '3' },
   },
@@ -41,10 +43,15 @@ const contenders: Record<string, () => Promise<string[]>> = {
   [`workerMap, own pool (${threads} threads, start-up counted)`]: () =>
     collect(workerMap<number, string>(task, { workerData: settings })(items)),
   [`workerMap, warm shared pool (${threads} threads)`]: () => collect(workerMap<number, string>(task, { pool })(items)),
+  // The floor for any scheduler: every item handed to the same warm pool at once.
+  [`pool.run directly, warm shared pool (${threads} threads)`]: () =>
+    Promise.all(
+      items.map((item, index) => pool.run({ module: task.href, exportName: 'default', item, index, attempt: 1 } satisfies WorkerTask)),
+    ),
 }
 
 console.log(`${items.length} items × ${settings.rounds} rounds of SHA-256 over ${settings.blockSize / 1024} KiB, ` +
-  `${threads} cores, best of ${runs} runs, Node ${process.version}\n`)
+  `${threads} cores (load average ${loadavg()[0]!.toFixed(2)} at start), best of ${runs} runs, Node ${process.version}\n`)
 const best: Record<string, number> = {}
 const spread: Record<string, [number, number]> = {}
 let expected: string[] | undefined
