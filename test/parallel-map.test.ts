@@ -155,7 +155,7 @@ describe('2. backpressure', () => {
   })
 
   it('counts results waiting for a slow head against readAhead, and pulls again once one is handed out', async () => {
-    const tasks = new Tasks<number>()
+    const tasks = new Tasks<number>(true)
     const source = new ProbeSource(naturals())
     const iterator = parallelMap(tasks.fn, { concurrency: 2, readAhead: 4 })(source)
     const first = iterator.next()
@@ -171,8 +171,10 @@ describe('2. backpressure', () => {
     expect(tasks.items()).toEqual([0, 1, 2, 3])
     tasks.call(0).resolve(0)
     expect(await first).toEqual({ done: false, value: 0 })
+    // The consumer has not called next() again, but 0 is out: there is room for one more.
     await ticks()
     expect(source.pulled).toBe(5)
+    expect(tasks.running).toBe(1)
     await iterator.return!()
   })
 
