@@ -588,19 +588,21 @@ describe('source errors', () => {
     }
   }
 
-  it("'abort': aborts the in-flight items, yields the earlier results, then throws the source error as is", async () => {
+  it("'abort': aborts every in-flight item, waits for them, then throws the source error as is", async () => {
     const tasks = new Tasks<number>()
     const broken = new Error('source broke')
     const iterator = parallelMap(tasks.fn, { concurrency: 5 })(failingSource([0, 1, 2], broken))
-    const results = range(2).map(() => iterator.next())
+    const first = rejection(iterator.next())
     await ticks()
     expect(tasks.items()).toEqual([0, 1, 2])
-    // 0 had already finished when the source failed.
     expect(tasks.aborted()).toEqual([0, 1, 2])
-    void results
+    for (const i of [2, 0]) tasks.call(i).resolve(i)
+    expect(await isSettled(first)).toBe(false)
+    tasks.call(1).resolve(1)
+    expect(await first).toBe(broken)
   })
 
-  it("'abort': in-flight items are aborted and the error waits for them", async () => {
+  it("'abort': results finished before the source failed are yielded first", async () => {
     const tasks = new Tasks<number>()
     const broken = new Error('source broke')
     const gate = { open: Promise.resolve() }
