@@ -573,6 +573,33 @@ describe("onError: 'continue'", () => {
     expect((error as AggregateError).errors).toEqual([new Error('zero')])
   })
 
+  it('ordered: failed items at the head free their read-ahead room (no stall)', async () => {
+    for (const concurrency of [1, 2]) {
+      const fn = (x: number) => {
+        if (x < 2 * concurrency) throw new Error(`${x}`)
+        return x
+      }
+      // Default readAhead (2 * concurrency): the first read-ahead window fails entirely.
+      const run = rejection(collect(parallelMap(fn, { concurrency, onError: 'continue' })(range(6))))
+      expect(await isSettled(run)).toBe(true)
+      expect(((await run) as AggregateError).errors).toHaveLength(2 * concurrency)
+    }
+    const failsAtOnce = async (x: number) => {
+      if (x % 2 === 0) throw new Error(`${x}`)
+      return x
+    }
+    const out: number[] = []
+    const run = rejection(
+      (async () => {
+        for await (const x of parallelMap(failsAtOnce, { concurrency: 1, readAhead: 1, onError: 'continue' })(range(6))) {
+          out.push(x)
+        }
+      })(),
+    )
+    expect(await isSettled(run)).toBe(true)
+    expect(out).toEqual([1, 3, 5])
+  })
+
   it('ends normally when nothing failed', async () => {
     expect(await collect(parallelMap(double, { onError: 'continue' })(range(4)))).toEqual([0, 2, 4, 6])
   })
