@@ -277,7 +277,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     if (this.#filling) return
     this.#filling = true
     try {
-      // Answering a parked next() frees read-ahead room: pull again at once, not at the next call.
+      // Handing results out (or passing failed ones) frees read-ahead room: pull again at once,
+      // not at the next call.
       while (this.#canPull() || (this.#flush() && this.#canPull())) {
         if (this.#syncIterator) {
           let result: IteratorResult<T>
@@ -535,18 +536,17 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   // ---- handing out ---------------------------------------------------------------------------
 
-  /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether it answered any. */
+  /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether that freed read-ahead room. */
   #flush(): boolean {
-    let answered = false
+    const handed = this.#handed
     while (this.#waiters.length > 0) {
       const answer = this.#take()
       if (answer === NOT_READY) break
       const waiter = this.#waiters.shift()!
       if (answer instanceof Thrown) waiter.reject(answer.error)
       else waiter.resolve(answer)
-      answered = true
     }
-    return answered
+    return this.#handed !== handed
   }
 
   /** The next answer for a consumer if one is ready; `NOT_READY` otherwise. */
