@@ -500,6 +500,32 @@ describe("onError: 'abort'", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('does not start an item whose pull was pending when the run failed', async () => {
+    for (const ordered of [true, false]) {
+      const gates: (() => void)[] = []
+      const source = new ProbeSource(naturals(), () => new Promise<void>((resolve) => gates.push(resolve)))
+      const tasks = new Tasks<number>()
+      const iterator = parallelMap(tasks.fn, { concurrency: 3, ordered })(source)
+      const first = rejection(iterator.next())
+      for (let i = 0; i < 2; i++) {
+        gates[i]!()
+        await ticks()
+      }
+      expect(tasks.items()).toEqual([0, 1])
+      expect(gates).toHaveLength(3) // the pull of item 2 waits
+      const boom = new Error('boom')
+      tasks.call(0).reject(boom)
+      await ticks()
+      expect(source.returned).toBe(true)
+      // Item 1 ignores its abort, so the run is still winding down when the pull answers.
+      gates[2]!()
+      await ticks()
+      expect(tasks.items()).toEqual([0, 1])
+      tasks.call(1).resolve(1)
+      expect(await first).toBe(boom)
+    }
+  })
+
   it('throws the task error unchanged, whatever it is', async () => {
     for (const thrown of ['a string', 42, undefined, { code: 'E' }]) {
       const iterator = parallelMap(async () => {
