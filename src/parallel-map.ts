@@ -309,7 +309,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   readonly #onPulled = (result: IteratorResult<T>): void => {
     this.#pulling = false
-    if (this.#phase !== ACTIVE) return
+    // After a failure under 'abort' nothing more starts, not even an item whose pull was under way.
+    if (this.#phase !== ACTIVE || this.#failed) return
     if (result.done) this.#sourceDone = true
     else this.#launch(result.value)
     this.#fill()
