@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events'
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import { parallelMap, type TaskContext } from '../src/index.js'
+import { parallelMap, parallelMapSettled, type Settled, type TaskContext } from '../src/index.js'
 import { failOnUnhandledRejections, range, tick } from './helpers.js'
 
 failOnUnhandledRejections()
@@ -13,6 +13,8 @@ interface Plan {
   readonly readAhead: number
   readonly ordered: boolean
   readonly onError: 'abort' | 'continue'
+  /** parallelMapSettled instead of parallelMap (onError then has no effect). */
+  readonly settled: boolean
   /** Items whose call fails. */
   readonly failing: ReadonlySet<number>
   /** Per item: whether its call rejects as soon as its signal aborts (otherwise it ignores the signal). */
@@ -45,6 +47,7 @@ const plans: fc.Arbitrary<Plan> = fc
     ),
     ordered: fc.boolean(),
     onError: fc.constantFrom('abort' as const, 'continue' as const),
+    settled: oneIn(4),
     failing: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 6 }),
     honour: fc.array(fc.boolean(), { minLength: 16, maxLength: 16 }),
     sync: fc.array(oneIn(4), { minLength: 16, maxLength: 16 }),
@@ -63,6 +66,26 @@ const plans: fc.Arbitrary<Plan> = fc
 
 const sourceError = new Error('source failed')
 const abortReason = new Error('aborted by the test')
+
+/** Whether a failure stops the run: `onError: 'abort'`, which parallelMapSettled ignores. */
+function aborts(plan: Plan): boolean {
+  return plan.onError === 'abort' && !plan.settled
+}
+
+/** A result as the consumer records it: `10 * item` for a value, `-1 - item` for a settled failure. */
+function encode(plan: Plan, result: unknown): number {
+  if (!plan.settled) return result as number
+  const record = result as Settled<number, number>
+  expect(record.item).toBe(record.index)
+  expect(record.attempts).toBe(1)
+  if (record.status === 'fulfilled') return record.value
+  expect(record.reason).toEqual(itemError(record.index))
+  return -1 - record.index
+}
+
+function indexOf(value: number): number {
+  return value >= 0 ? value / 10 : -1 - value
+}
 
 function itemError(item: number): Error {
   return new Error(`item ${item}`)
@@ -91,7 +114,7 @@ class Observed {
 
   /** Under 'abort', an item's own failure aborts the live calls a loop would not have reached. */
   failing(plan: Plan, item: number): void {
-    if (plan.onError === 'abort') this.stopping((other) => (plan.ordered ? other > item : other !== item))
+    if (aborts(plan)) this.stopping((other) => (plan.ordered ? other > item : other !== item))
   }
   failedCalls = 0
   received: number[] = []
@@ -120,7 +143,7 @@ function source(plan: Plan, s: fc.Scheduler, seen: Observed, readAhead: number):
     seen.sourceEnded = true
     if (fails) {
       // Under 'abort' a source error aborts every item in flight.
-      if (plan.onError === 'abort') seen.stopping()
+      if (aborts(plan)) seen.stopping()
       throw sourceError
     }
     return { done: true, value: undefined }
@@ -212,13 +235,17 @@ it('keeps order, the concurrency cap, the read-ahead bound and cleans up, under 
     fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
       const seen = new Observed()
       const controller = new AbortController()
-      const iterator = parallelMap(mapper(plan, s, seen), {
+      const options = {
         concurrency: plan.concurrency,
         readAhead: plan.readAhead,
         ordered: plan.ordered,
         onError: plan.onError,
         signal: controller.signal,
-      })(source(plan, s, seen, plan.readAhead))
+      }
+      const operator = plan.settled
+        ? parallelMapSettled(mapper(plan, s, seen), options)
+        : parallelMap(mapper(plan, s, seen), options)
+      const iterator: AsyncIterator<unknown> = operator(source(plan, s, seen, plan.readAhead))
       if (plan.abort) {
         void s.schedule(Promise.resolve(), 'abort').then(() => {
           seen.stopping()
@@ -235,7 +262,7 @@ it('keeps order, the concurrency cap, the read-ahead bound and cleans up, under 
             const result = await iterator.next()
             seen.inNext = false
             if (result.done) return
-            seen.received.push(result.value)
+            seen.received.push(encode(plan, result.value))
             if (seen.received.length === plan.breakAfter) {
               broke = true
               seen.stopping()
@@ -286,15 +313,24 @@ it('keeps order, the concurrency cap, the read-ahead bound and cleans up, under 
       // Guarantee 3, and the error policies.
       const pulledItems = range(seen.pulled)
       const succeeding = pulledItems.filter((i) => !plan.failing.has(i)).map((i) => i * 10)
+      const everything = pulledItems.map((i) => (plan.failing.has(i) ? -1 - i : i * 10))
       const received = seen.received
       expect(new Set(received).size).toBe(received.length)
-      for (const value of received) expect(succeeding).toContain(value)
-      if (plan.ordered) expect(received).toEqual([...received].sort((a, b) => a - b))
+      for (const value of received) expect(plan.settled ? everything : succeeding).toContain(value)
+      const indexes = received.map(indexOf)
+      if (plan.ordered) expect(indexes).toEqual([...indexes].sort((a, b) => a - b))
 
       const interrupted = broke || error?.value === abortReason
       if (interrupted) return
       const firstFailure = pulledItems.find((i) => plan.failing.has(i))
       const sourceFailed = plan.sourceFailsAt !== undefined && plan.sourceFailsAt <= plan.count
+      if (plan.settled) {
+        // A record for every pulled item; only the source's error is thrown.
+        expect(seen.calls).toBe(seen.pulled)
+        expect([...received].sort((a, b) => a - b)).toEqual([...everything].sort((a, b) => a - b))
+        expect(error?.value).toBe(sourceFailed ? sourceError : undefined)
+        return
+      }
       if (plan.onError === 'continue') {
         // Every pulled item was processed; the successes all came out.
         expect(seen.calls).toBe(seen.pulled)
@@ -377,6 +413,9 @@ it('answers overlapping next() calls in call order, and return() ends the pendin
           if (answered.length === plan.calls) break
           await s.waitNext(1)
         }
+        const stoppedEarly = returned !== undefined
+        // A consumer that asked for fewer items than there are closes the iterator at the end.
+        returned ??= iterator.return!()
         await s.waitFor(Promise.all([...pending, returned]))
         expect(running).toBe(0)
         expect(answered).toEqual(range(plan.calls))
@@ -386,7 +425,8 @@ it('answers overlapping next() calls in call order, and return() ends the pendin
         if (firstDone !== -1) expect(results.slice(firstDone).every((r) => r.done)).toBe(true)
         expect(new Set(values).size).toBe(values.length)
         if (plan.ordered) expect(values).toEqual(range(values.length))
-        if (returned === undefined) expect(values.sort((a, b) => a - b)).toEqual(range(Math.min(plan.count, plan.calls)))
+        for (const value of values) expect(value).toBeLessThan(plan.count)
+        if (!stoppedEarly) expect(values).toHaveLength(Math.min(plan.count, plan.calls))
       },
     ),
     { numRuns: 150 },
