@@ -404,15 +404,17 @@ describe('4 and 5. cancellation and structured concurrency', () => {
   })
 
   it('calls the source return() without waiting for a pull that never settles', async () => {
-    const returned = vi.fn(async () => ({ done: true as const, value: undefined }))
+    // Like an async generator stuck in an await: return() queues behind the pending pull.
+    const stuck = new Promise<never>(() => {})
     let pulls = 0
+    const returned = vi.fn(() => stuck)
     const source: AsyncIterableIterator<number> = {
       [Symbol.asyncIterator]() {
         return this
       },
       next() {
         pulls++
-        return pulls === 1 ? Promise.resolve({ done: false, value: 1 }) : new Promise(() => {})
+        return pulls === 1 ? Promise.resolve({ done: false, value: 1 }) : stuck
       },
       return: returned,
     }
@@ -420,8 +422,23 @@ describe('4 and 5. cancellation and structured concurrency', () => {
     expect(await iterator.next()).toEqual({ done: false, value: 2 })
     await ticks()
     expect(pulls).toBe(2)
-    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    const closing = iterator.return!()
+    expect(await isSettled(closing)).toBe(true)
+    expect(await closing).toEqual({ done: true, value: undefined })
     expect(returned).toHaveBeenCalledTimes(1)
+  })
+
+  it('awaits the source return() when no pull is pending', async () => {
+    let finish!: () => void
+    const source = new ProbeSource(naturals())
+    source.return = () => new Promise((resolve) => (finish = () => resolve({ done: true, value: undefined })))
+    const iterator = parallelMap(double, { concurrency: 1, readAhead: 1 })(source)
+    await iterator.next()
+    await ticks()
+    const closing = iterator.return!()
+    expect(await isSettled(closing)).toBe(false)
+    finish()
+    expect(await closing).toEqual({ done: true, value: undefined })
   })
 
   it('closes the source once when it ends normally, and not after it reported done', async () => {
@@ -581,6 +598,21 @@ describe("onError: 'continue'", () => {
       const expected = [0, 1, 2, 4, 5, 6, 9]
       expect(ordered ? out : out.sort((a, b) => a - b)).toEqual(expected)
     }
+  })
+
+  it('lists the failures in input order even when they happen in reverse', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 3, onError: 'continue' })(range(3))
+    const result = rejection(iterator.next())
+    await ticks()
+    const errors = range(3).map((i) => new Error(`item ${i}`))
+    for (const i of [2, 1, 0]) {
+      tasks.call(i).reject(errors[i])
+      await ticks()
+    }
+    const error = (await result) as AggregateError
+    expect(error.errors).toHaveLength(3)
+    error.errors.forEach((e, i) => expect(e).toBe(errors[i]))
   })
 
   it('does not abort siblings when an item fails', async () => {
@@ -787,6 +819,24 @@ describe('per-item timeout', () => {
     await vi.advanceTimersByTimeAsync(99)
     expect(await all).toEqual(range(3))
     expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('ignores the value of a timed-out call that resolves later', async () => {
+    vi.useFakeTimers()
+    const reports: Progress[] = []
+    const all = rejection(
+      collect(
+        parallelMap(
+          (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), x === 0 ? 200 : 10)),
+          { concurrency: 1, timeout: 100, onError: 'continue', onProgress: (p) => reports.push(p) },
+        )(range(3)),
+      ),
+    )
+    await vi.advanceTimersByTimeAsync(300)
+    const error = (await all) as AggregateError
+    expect(error.errors.map((e) => (e as Error).name)).toEqual(['TimeoutError'])
+    expect(reports.at(-1)).toMatchObject({ started: 3, running: 0, succeeded: 2, failed: 1, done: 3 })
+    expect(reports.every((p) => p.running >= 0 && p.done <= 3)).toBe(true)
   })
 
   it('a timed-out call that settles later does not change the outcome', async () => {
