@@ -37,9 +37,9 @@ export interface FleetServer {
   /** The base URL, `http://127.0.0.1:PORT`. */
   readonly origin: string
   readonly hosts: readonly Host[]
-  /** Requests answered so far, and requests the client dropped before an answer. */
-  readonly stats: { answered: number; dropped: number }
-  /** Ends hanging requests, closes every connection and stops listening. */
+  /** Requests received, answered, and dropped by the client before their answer. */
+  readonly stats: { received: number; answered: number; dropped: number }
+  /** Ends hanging requests, closes every connection and stops listening. Safe to call twice. */
   close(): Promise<void>
 }
 
@@ -92,7 +92,8 @@ function planFleet(origin: string, options: ServerOptions): Host[] {
 export async function startServer(options: ServerOptions = {}): Promise<FleetServer> {
   const byName = new Map<string, Host>()
   const pending = new Set<ServerResponse>()
-  const stats = { answered: 0, dropped: 0 }
+  const stats = { received: 0, answered: 0, dropped: 0 }
+  let closing: Promise<void> | undefined
 
   const server = createServer((request, response) => {
     const host = byName.get((request.url ?? '').slice(1))
@@ -100,6 +101,7 @@ export async function startServer(options: ServerOptions = {}): Promise<FleetSer
       response.writeHead(404).end()
       return
     }
+    stats.received++
     pending.add(response)
     const timer =
       host.latency === Infinity
@@ -132,10 +134,12 @@ export async function startServer(options: ServerOptions = {}): Promise<FleetSer
     hosts,
     stats,
     close() {
-      for (const response of pending) response.destroy()
-      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())))
-      server.closeAllConnections()
-      return closed
+      closing ??= new Promise<void>((resolve, reject) => {
+        for (const response of pending) response.destroy()
+        server.close((error) => (error ? reject(error) : resolve()))
+        server.closeAllConnections()
+      })
+      return closing
     },
   }
 }

@@ -69,7 +69,7 @@ export async function main(log: (line: string) => void = console.log): Promise<I
   const servers = Array.from({ length: 12 }, (_, i) => `Server${String(i + 1).padStart(2, '0')}`)
 
   // 1. Every item gives one record; nothing throws for an item's failure.
-  const first = await pipe(servers, parallelMapSettled(install, { concurrency: 4, timeout: 300 }), collect)
+  const first = await pipe(servers, parallelMapSettled(install, { concurrency: 4, timeout: 500 }), collect)
   log('First pass, one record per server (in input order):')
   log(table(first))
 
@@ -88,7 +88,7 @@ export async function main(log: (line: string) => void = console.log): Promise<I
   log(`\nRetrying ${retryable.join(', ')} (up to 3 attempts each):`)
   const second = await pipe(
     retryable,
-    parallelMapSettled(install, { concurrency: 4, timeout: 300, retry: { retries: 2, minDelay: 50 } }),
+    parallelMapSettled(install, { concurrency: 4, timeout: 500, retry: { retries: 2, minDelay: 50 } }),
     collect,
   )
   log(table(second))
