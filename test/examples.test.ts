@@ -1,11 +1,14 @@
 import { execFile } from 'node:child_process'
+import { Writable } from 'node:stream'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Progress } from '../src/index.js'
 import { parseCsv, toCsv } from '../examples/csv.js'
+import { progressView } from '../examples/progress.js'
 import { startServer, type FleetServer } from '../examples/server.js'
 import { crawl } from '../examples/urls.js'
 
@@ -89,6 +92,61 @@ describe('examples/csv.ts', () => {
     expect(text.split('\n')[0]).toBe('Name,ID,Note')
     expect(parseCsv(text)).toEqual(rows)
     expect(parseCsv('a,b\r\n1,2\r\n')).toEqual([{ a: '1', b: '2' }])
+  })
+})
+
+describe('examples/progress.ts', () => {
+  const snapshot = (done: number, total: number): Progress => ({
+    started: total,
+    running: total - done,
+    succeeded: done,
+    failed: 0,
+    done,
+    total,
+    percent: (100 * done) / total,
+    elapsedMs: 1000,
+    perSecond: done,
+  })
+
+  function stream(isTTY: boolean): NodeJS.WriteStream & { text: () => string } {
+    const chunks: string[] = []
+    const writable = new Writable({
+      write(chunk, _encoding, callback) {
+        chunks.push(String(chunk))
+        callback()
+      },
+    })
+    return Object.assign(writable, { isTTY, columns: 160, text: () => chunks.join('') }) as never
+  }
+
+  it('prints a plain line at every quarter when the stream is not a terminal', () => {
+    const out = stream(false)
+    const view = progressView('job', 8, out)
+    for (let done = 1; done <= 8; done++) view.update(snapshot(done, 8))
+    view.update(snapshot(8, 8))
+    view.stop()
+    expect(out.text().split('\n').filter(Boolean)).toEqual([
+      'job: 2/8 done (2 ok, 0 failed, 6 running, 2.0/s)',
+      'job: 4/8 done (4 ok, 0 failed, 4 running, 4.0/s)',
+      'job: 6/8 done (6 ok, 0 failed, 2 running, 6.0/s)',
+      'job: 8/8 done (8 ok, 0 failed, 0 running, 8.0/s)',
+    ])
+  })
+
+  it('prints the last snapshot on stop when it was not printed', () => {
+    const out = stream(false)
+    const view = progressView('job', 8, out)
+    view.update(snapshot(3, 8))
+    view.stop()
+    expect(out.text()).toBe('job: 3/8 done (3 ok, 0 failed, 5 running, 3.0/s)\n')
+  })
+
+  it('draws a cli-progress bar on a terminal', () => {
+    const out = stream(true)
+    const view = progressView('job', 4, out)
+    view.update(snapshot(2, 4))
+    view.stop()
+    expect(out.text()).toMatch(/job +\[.*\] 50% 2\/4 \| 2 ok, 0 failed, 2 running, 2\.0\/s/)
   })
 })
 
