@@ -12,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { collect, drain, parallelMap, parallelMapSettled, pipe, TimeoutError, type Settled } from '../src/index.js'
+import { collect, drain, parallelMap, parallelMapSettled, pipe, TimeoutError, type Progress, type Settled } from '../src/index.js'
 import { toCsv } from './csv.js'
 import { progressView } from './progress.js'
 import { startServer, type Host } from './server.js'
@@ -59,29 +59,38 @@ async function getOsVersion(host: Host, signal: AbortSignal): Promise<string> {
  * server would hold back the results behind it until the read-ahead bound stops the pulling.
  */
 async function fetchAll(hosts: readonly Host[], concurrency: number, timeout: number, title: string) {
-  const view = progressView(title, hosts.length)
   const started = performance.now()
   let failed = 0
   try {
-    await pipe(
-      hosts,
-      parallelMap((host, { signal }) => getOsVersion(host, signal), {
-        concurrency,
-        ordered: false,
-        timeout,
-        onError: 'continue',
-        onProgress: view.update,
-        total: hosts.length,
-      }),
-      drain,
+    await withProgress(title, hosts.length, (onProgress) =>
+      pipe(
+        hosts,
+        parallelMap((host, { signal }) => getOsVersion(host, signal), {
+          concurrency,
+          ordered: false,
+          timeout,
+          onError: 'continue',
+          onProgress,
+          total: hosts.length,
+        }),
+        drain,
+      ),
     )
   } catch (error) {
     if (!(error instanceof AggregateError)) throw error
     failed = error.errors.length
+  }
+  return { ms: performance.now() - started, failed }
+}
+
+/** Runs `work` with a progress view on stderr, and ends the view however `work` ends. */
+async function withProgress<T>(title: string, total: number, work: (onProgress: (p: Progress) => void) => Promise<T>) {
+  const view = progressView(title, total)
+  try {
+    return await work(view.update)
   } finally {
     view.stop()
   }
-  return { ms: performance.now() - started, failed }
 }
 
 function healthStatus(record: Settled<Host, string>): HealthStatus {
@@ -123,19 +132,19 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
     log(`   Speed-up: ${(sequential.ms / parallel.ms).toFixed(2)}x`)
 
     log(`\n2. Server health check: parallelMapSettled, concurrency 20, ${timeout} ms timeout`)
-    const view = progressView('health', hosts.length)
-    const records = await pipe(
-      hosts,
-      parallelMapSettled((host, { signal }) => getOsVersion(host, signal), {
-        concurrency: 20,
-        ordered: false,
-        timeout,
-        onProgress: view.update,
-        total: hosts.length,
-      }),
-      collect,
+    const records = await withProgress('health', hosts.length, (onProgress) =>
+      pipe(
+        hosts,
+        parallelMapSettled((host, { signal }) => getOsVersion(host, signal), {
+          concurrency: 20,
+          ordered: false,
+          timeout,
+          onProgress,
+          total: hosts.length,
+        }),
+        collect,
+      ),
     )
-    view.stop()
     records.sort((a, b) => a.index - b.index)
     const rows = records.map((record) => ({
       name: record.item.name,
