@@ -188,8 +188,8 @@ describe('drop and slice', () => {
 
 describe('types', () => {
   it('keep the item type through pipe', () => {
-    const mapped = pipe([1, 2, 3], parallelMap(async (n: number) => String(n)), take(2), collect)
-    expectTypeOf(mapped).toEqualTypeOf<Promise<string[]>>()
+    const run = () => pipe([1, 2, 3], parallelMap(async (n: number) => String(n)), take(2), collect)
+    expectTypeOf(run).returns.toEqualTypeOf<Promise<string[]>>()
     expectTypeOf(pipe([1, 2], drop(1), slice(0, 1))).toEqualTypeOf<AsyncIterableIterator<number>>()
     expectTypeOf(take(1)).toEqualTypeOf<<T>(source: AsyncIterable<T> | Iterable<T>) => AsyncIterableIterator<T>>()
   })
