@@ -1,0 +1,163 @@
+import { describe, expect, expectTypeOf, it, vi } from 'vitest'
+import { collect, merge, parallelMap, pipe, take } from '../src/index.js'
+import { ManualSource, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
+
+useStrictTimers()
+
+describe('merge: validation', () => {
+  it('checks every source when called, naming it', () => {
+    expect(() => merge(1 as never)).toThrow(TypeError)
+    expect(() => merge([1], 'ab' as never)).toThrow(
+      'Expected sources[1] to be an iterable or async iterable (not a string), got "ab" (string)',
+    )
+  })
+})
+
+describe('merge: interleaving', () => {
+  it('yields every item of every source, each source in its own order', async () => {
+    const items = await collect(merge([1, 2, 3], tracked(['a', 'b']), new Set([true])))
+    expect(items).toHaveLength(6)
+    expect(items.filter((x) => typeof x === 'number')).toEqual([1, 2, 3])
+    expect(items.filter((x) => typeof x === 'string')).toEqual(['a', 'b'])
+  })
+
+  it('ends at once with no sources', async () => {
+    expect(await merge().next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('yields items as they arrive', async () => {
+    async function* at(times: number[], tag: string): AsyncGenerator<string> {
+      let now = 0
+      for (const time of times) {
+        await new Promise((resolve) => setTimeout(resolve, time - now))
+        now = time
+        yield `${tag}${time}`
+      }
+    }
+    const reading = collect(merge(at([10, 40, 50], 'a'), at([20, 30, 60], 'b')))
+    await vi.advanceTimersByTimeAsync(60)
+    expect(await reading).toEqual(['a10', 'b20', 'b30', 'a40', 'a50', 'b60'])
+  })
+
+  it('opens nothing before the first next(), then keeps one pull pending per source', async () => {
+    const a = new ManualSource<string>()
+    const b = new ManualSource<string>()
+    const merged = merge(a, b)
+    expect(a.pulls + b.pulls).toBe(0)
+    const first = merged.next()
+    await flush()
+    expect([a.pulls, b.pulls]).toEqual([1, 1])
+    b.push('b1')
+    expect(await first).toEqual({ done: false, value: 'b1' })
+    await flush()
+    expect([a.pulls, b.pulls]).toEqual([1, 2])
+    // An item nobody asked for yet is held, and its source is not pulled again until it is taken.
+    b.push('b2')
+    await flush()
+    expect(b.pulls).toBe(2)
+    expect(await merged.next()).toEqual({ done: false, value: 'b2' })
+    await flush()
+    expect(b.pulls).toBe(3)
+    expect(a.overlapped || b.overlapped).toBe(false)
+    await merged.return!()
+  })
+
+  it('answers overlapping next() calls in call order', async () => {
+    const a = new ManualSource<number>()
+    const b = new ManualSource<number>()
+    const merged = merge(a, b)
+    const calls = [merged.next(), merged.next(), merged.next()]
+    await flush()
+    a.push(1)
+    b.push(2)
+    await flush()
+    a.end()
+    await flush()
+    b.end()
+    expect(await Promise.all(calls)).toEqual([
+      { done: false, value: 1 },
+      { done: false, value: 2 },
+      { done: true, value: undefined },
+    ])
+  })
+})
+
+describe('merge: closing', () => {
+  it('closes every source on break, including one with a pull pending', async () => {
+    const fast = tracked([1, 2, 3])
+    const stalled = new ManualSource<number>()
+    for await (const item of merge(fast, stalled)) if (item === 1) break
+    expect(fast.state.closed).toBe(true)
+    expect(stalled.returned).toBe(true)
+  })
+
+  it('return() answers a pending next() done at once', async () => {
+    const source = new ManualSource<number>()
+    const merged = merge(source)
+    const pending = merged.next()
+    await flush()
+    await merged.return!()
+    expect(await pending).toEqual({ done: true, value: undefined })
+    expect(source.returned).toBe(true)
+  })
+
+  it('an error in one source closes the others, drops their waiting items and is thrown at once', async () => {
+    const a = new ManualSource<number>()
+    const b = new ManualSource<number>()
+    const c = new ManualSource<number>()
+    const merged = merge(a, b, c)
+    const first = merged.next()
+    await flush()
+    a.push(1)
+    expect(await first).toEqual({ done: false, value: 1 })
+    c.push(3)
+    await flush()
+    b.fail(new Error('boom'))
+    await flush()
+    expect(a.returned && c.returned).toBe(true)
+    expect(b.returned).toBe(false)
+    await expect(merged.next()).rejects.toThrow('boom')
+    expect(await merged.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('rejects a pending next() at once on an error', async () => {
+    const a = new ManualSource<number>()
+    const merged = merge(a, ticking(100))
+    const pending = merged.next()
+    await flush()
+    a.fail(new Error('boom'))
+    expect(await stateOf(pending)).toBe('rejected')
+    await expect(pending).rejects.toThrow('boom')
+    // The generator was busy in its await; its return() runs once that timer is over.
+    await vi.advanceTimersByTimeAsync(100)
+  })
+
+  it('closes upstream parallelMaps on early exit, aborting their in-flight calls', async () => {
+    const aborted: string[] = []
+    const work = (tag: string, ms: number) => (item: number, { signal }: { signal: AbortSignal }) =>
+      new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => resolve(`${tag}${item}`), ms)
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer)
+          aborted.push(`${tag}${item}`)
+          reject(signal.reason)
+        })
+      })
+    const reading = pipe(
+      merge(parallelMap(work('a', 10), { concurrency: 2 })([1, 2, 3]), parallelMap(work('b', 1_000))([1, 2])),
+      take(2),
+      collect,
+    )
+    await vi.advanceTimersByTimeAsync(10)
+    expect(await reading).toEqual(['a1', 'a2'])
+    expect(aborted.sort()).toEqual(['a3', 'b1', 'b2'])
+  })
+})
+
+describe('types', () => {
+  it('yields the union of the item types', () => {
+    expectTypeOf(merge([1], ['a'])).toEqualTypeOf<AsyncIterableIterator<number | string>>()
+    const run = () => pipe(merge([1], tracked([true])), take(1), collect)
+    expectTypeOf(run).returns.toEqualTypeOf<Promise<(number | boolean)[]>>()
+  })
+})
