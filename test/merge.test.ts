@@ -120,6 +120,20 @@ describe('merge: closing', () => {
     expect(await merged.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('rejects the first next() when a source cannot be opened, closing those already opened', async () => {
+    const opened = new ManualSource<number>()
+    const locked = {
+      [Symbol.asyncIterator](): AsyncIterator<number> {
+        throw new Error('locked')
+      },
+    }
+    const merged = merge(opened, locked)
+    await expect(merged.next()).rejects.toThrow('locked')
+    expect(opened.pulls).toBe(0)
+    expect(opened.returned).toBe(true)
+    expect(await merged.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('rejects a pending next() at once on an error', async () => {
     const a = new ManualSource<number>()
     const merged = merge(a, ticking(100))

@@ -105,6 +105,17 @@ describe('take: closing the source', () => {
     expect(await taken.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('rejects the first next() when the source cannot be opened', async () => {
+    const locked = {
+      [Symbol.asyncIterator](): AsyncIterator<number> {
+        throw new Error('locked')
+      },
+    }
+    const taken = take(1)(locked)
+    await expect(taken.next()).rejects.toThrow('locked')
+    expect(await taken.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('answers overlapping next() calls in order, pulling one at a time', async () => {
     const source = new ManualSource<string>()
     const taken = take(2)(source)

@@ -38,11 +38,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   }
 
   next(): Promise<IteratorResult<Out>> {
-    if (this.#source !== undefined) {
-      this.#iterator = openAsync(this.#source)
-      this.#source = undefined
-      this.start()
-    }
+    if (this.#source !== undefined) this.#open(this.#source)
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     const answer = this.#outbox.park()
     if (!this.#stepping) void this.#run()
@@ -95,6 +91,19 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     if (this.#outbox.closed) return
     this.stop()
     this.#outbox.end(this.#closeSource())
+  }
+
+  #open(source: Source<In>): void {
+    this.#source = undefined
+    try {
+      this.#iterator = openAsync(source)
+    } catch (error) {
+      // A source that cannot be opened (a locked stream) fails the first `next()`, not the caller.
+      this.#sourceDone = true
+      this.fail(error)
+      return
+    }
+    this.start()
   }
 
   #closeSource(): Promise<void> {

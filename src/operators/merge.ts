@@ -17,7 +17,7 @@ interface Lane<T> {
 
 class MergeIterator<T> implements AsyncIterableIterator<T> {
   #sources: Source<T>[] | undefined
-  #lanes: Lane<T>[] = []
+  readonly #lanes: Lane<T>[] = []
   /** Lanes that have not ended. */
   #open = 0
   /** Items that came while no `next()` was waiting, at most one per lane. */
@@ -57,7 +57,13 @@ class MergeIterator<T> implements AsyncIterableIterator<T> {
 
   #start(sources: Source<T>[]): void {
     this.#sources = undefined
-    this.#lanes = sources.map((source) => ({ iterator: openAsync(source), pulling: false, done: false }))
+    try {
+      for (const source of sources) this.#lanes.push({ iterator: openAsync(source), pulling: false, done: false })
+    } catch (error) {
+      // A source that cannot be opened (a locked stream) fails the first `next()`; the others are closed.
+      this.#outbox.fail(error, this.#close())
+      return
+    }
     this.#open = this.#lanes.length
     for (const lane of this.#lanes) this.#pull(lane)
   }
