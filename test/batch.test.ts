@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { batch, collect, parallelMap, pipe, take } from '../src/index.js'
 import { ManualSource, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
@@ -32,6 +33,17 @@ describe('batch: sizes', () => {
     expect(await collect(batch(2)([1, 2, 3, 4]))).toEqual([[1, 2], [3, 4]])
     expect(await collect(batch(2)([]))).toEqual([])
     expect(await collect(batch(1)(tracked(['a', 'b'])))).toEqual([['a'], ['b']])
+  })
+
+  it('for any items and size: full batches, then one partial, that flatten back to the items', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string(), { maxLength: 30 }), fc.integer({ min: 1, max: 8 }), async (items, size) => {
+        const batches = await collect(batch(size)(items))
+        expect(batches.flat()).toEqual(items)
+        expect(batches.slice(0, -1).every((b) => b.length === size)).toBe(true)
+        expect(batches.every((b) => b.length > 0)).toBe(true)
+      }),
+    )
   })
 
   it('pulls only for the batch asked for', async () => {

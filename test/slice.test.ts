@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, drop, parallelMap, pipe, slice, take } from '../src/index.js'
 import { ManualSource, flush, tracked, useStrictTimers } from './stream-helpers.js'
@@ -44,6 +45,17 @@ describe('slice, take, drop: array semantics', () => {
     expect(await collect(take(10)(items))).toEqual(items)
     expect(await collect(drop(4)(items))).toEqual([4, 5])
     expect(await collect(drop(10)(items))).toEqual([])
+  })
+
+  it('matches Array.prototype.slice for any array and indexes, pulling no item past end', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer(), { maxLength: 20 }), fc.nat(25), fc.nat(25), async (items, a, b) => {
+        const [start, end] = a <= b ? [a, b] : [b, a]
+        const source = tracked(items)
+        expect(await collect(slice(start, end)(source))).toEqual(items.slice(start, end))
+        expect(source.state.pulled).toBe(Math.min(items.length, end))
+      }),
+    )
   })
 
   it('reads sync iterables and awaits promises among their items, like for await', async () => {
