@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, merge, parallelMap, pipe, take } from '../src/index.js'
 import { ManualSource, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
@@ -79,6 +80,74 @@ describe('merge: interleaving', () => {
       { done: false, value: 2 },
       { done: true, value: undefined },
     ])
+  })
+})
+
+/** A source whose answers arrive in an order fast-check's scheduler picks. */
+class ScheduledSource implements AsyncIterableIterator<string> {
+  pending = 0
+  overlapped = false
+  returned = false
+  ended = false
+  #index = 0
+
+  constructor(
+    readonly items: string[],
+    readonly scheduler: fc.Scheduler,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<string>> {
+    if (this.pending > 0) this.overlapped = true
+    this.pending++
+    const index = this.#index++
+    const result: IteratorResult<string> =
+      index < this.items.length ? { done: false, value: this.items[index]! } : { done: true, value: undefined }
+    return this.scheduler.schedule(Promise.resolve(result)).finally(() => {
+      this.pending--
+      if (result.done) this.ended = true
+    })
+  }
+
+  async return(): Promise<IteratorResult<string>> {
+    this.returned = true
+    return { done: true, value: undefined }
+  }
+}
+
+describe('merge: any interleaving', () => {
+  it('yields every item once, in its source order, never pulls a source twice at once, and closes the rest on break', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.scheduler(),
+        fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 4 }),
+        fc.integer({ min: 0, max: 12 }),
+        async (scheduler, lengths, stopAfter) => {
+          const sources = lengths.map(
+            (length, s) => new ScheduledSource(Array.from({ length }, (_, i) => `${s}:${i}`), scheduler),
+          )
+          const out: string[] = []
+          const reading = (async () => {
+            for await (const item of merge(...sources)) {
+              out.push(item)
+              if (out.length === stopAfter) break
+            }
+          })()
+          await scheduler.waitFor(reading)
+          const total = lengths.reduce((a, b) => a + b, 0)
+          expect(out).toHaveLength(stopAfter > 0 ? Math.min(stopAfter, total) : total)
+          for (const source of sources) {
+            const fromSource = out.filter((item) => source.items.includes(item))
+            expect(fromSource).toEqual(source.items.slice(0, fromSource.length))
+            expect(source.overlapped).toBe(false)
+            if (!source.ended) expect(source.returned).toBe(true)
+          }
+        },
+      ),
+    )
   })
 })
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, drop, parallelMap, pipe, slice, take } from '../src/index.js'
-import { ManualSource, flush, tracked, useStrictTimers } from './stream-helpers.js'
+import { ManualSource, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
 
 useStrictTimers()
 
@@ -157,6 +157,18 @@ describe('take: closing the source', () => {
     expect(source.returned).toBe(true)
     source.push(1)
     expect(await taken.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('return() does not wait for an async generator stuck in an await', async () => {
+    async function* stuck(): AsyncGenerator<number> {
+      await new Promise(() => {})
+      yield 1
+    }
+    const taken = take(5)(stuck())
+    const pending = taken.next()
+    await flush()
+    expect(await stateOf(taken.return!())).toBe('fulfilled')
+    expect(await pending).toEqual({ done: true, value: undefined })
   })
 
   it('after parallelMap, closes it: its in-flight calls are aborted and settled before the loop ends', async () => {
