@@ -72,15 +72,11 @@ describe('throttle: rate', () => {
     await vi.advanceTimersByTimeAsync(250)
     const second = throttled.next()
     expect(await stateOf(second)).toBe('fulfilled')
-    // The end of the source is found by a pull, which waits for a slot like any other.
-    const end = throttled.next()
-    await vi.advanceTimersByTimeAsync(99)
-    expect(await stateOf(end)).toBe('pending')
-    await vi.advanceTimersByTimeAsync(1)
-    expect(await end).toEqual({ done: true, value: undefined })
+    // The end of the source takes no slot: it goes out at once.
+    expect(await stateOf(throttled.next())).toBe('fulfilled')
   })
 
-  it('pulls one item at a time, only when asked, and not before a slot is free', async () => {
+  it('pulls one item at a time, only when asked', async () => {
     const source = new ManualSource<number>()
     const throttled = throttle({ limit: 1, interval: 100 })(source)
     expect(source.pulls).toBe(0)
@@ -94,7 +90,7 @@ describe('throttle: rate', () => {
     await throttled.return!()
   })
 
-  it('waits for a slot before pulling', async () => {
+  it('holds a pulled item until a slot is free, and pulls the next only after it went out', async () => {
     const source = new ManualSource<number>()
     const throttled = throttle({ limit: 1, interval: 100 })(source)
     const first = throttled.next()
@@ -103,13 +99,16 @@ describe('throttle: rate', () => {
     await first
     const second = throttled.next()
     const third = throttled.next()
-    await vi.advanceTimersByTimeAsync(99)
-    expect(source.pulls).toBe(1)
-    await vi.advanceTimersByTimeAsync(1)
+    await flush()
     expect(source.pulls).toBe(2)
     source.push(2)
+    await vi.advanceTimersByTimeAsync(99)
+    expect(await stateOf(second)).toBe('pending')
+    expect(source.pulls).toBe(2)
+    await vi.advanceTimersByTimeAsync(1)
     expect(await second).toEqual({ done: false, value: 2 })
-    await vi.advanceTimersByTimeAsync(100)
+    await flush()
+    expect(source.pulls).toBe(3)
     source.end()
     expect(await third).toEqual({ done: true, value: undefined })
     expect(source.overlapped).toBe(false)
@@ -140,7 +139,8 @@ describe('throttle: ending early', () => {
     const reason = new Error('stop')
     controller.abort(reason)
     await expect(waiting).rejects.toBe(reason)
-    expect(source.state).toEqual({ pulled: 1, closed: true })
+    // The item held for a slot is dropped with the run.
+    expect(source.state).toEqual({ pulled: 2, closed: true })
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
     expect(vi.getTimerCount()).toBe(0)
     expect(await throttled.next()).toEqual({ done: true, value: undefined })

@@ -47,14 +47,16 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
   }
 
   protected override async step(): Promise<IteratorResult<T>> {
+    // Pulling before waiting lets the end of the source go out at once, not a slot later.
+    const result = await this.pull()
+    if (result.done) return result
     const handedAt = this.#handedAt
     if (handedAt.length === this.#limit) {
       // The slot of the oldest of the last `limit` items frees up `interval` ms after it went out.
       const wait = handedAt.shift()! + this.#interval - performance.now()
       if (wait > 0) await delay(this.#stopped.signal, wait)
     }
-    const result = await this.pull()
-    if (!result.done) handedAt.push(performance.now())
+    handedAt.push(performance.now())
     return result
   }
 }
@@ -62,8 +64,10 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
 /**
  * Rate limit: hands out at most `limit` items in any window of `interval` ms, delaying the others.
  * Unlike the `throttle` of RxJS and IxJS, which drops the items that come too soon, this one never
- * drops an item. It pulls one item at a time, only when asked, and only once a slot is free, so
- * a lazy source (a generator that calls an API) is itself held to the rate.
+ * drops an item. It pulls one item at a time, only when a `next()` asks for it, and holds that
+ * item until a slot is free; the end of the source goes out at once. Work started from the items
+ * (a {@link parallelMap} after it) keeps the rate exactly; a lazy source that does the work
+ * itself is asked for each item right after the one before went out.
  *
  * @param options - `limit` (integer >= 1), `interval` (ms, finite > 0), `signal` (optional).
  * @throws TypeError or RangeError for invalid options, when `throttle` is called; TypeError when
