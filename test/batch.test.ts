@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { batch, collect, parallelMap, pipe, take } from '../src/index.js'
-import { ManualSource, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
+import { ManualSource, SleepyWork, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
 
 useStrictTimers()
 
@@ -171,20 +171,12 @@ describe('batch with parallelMap', () => {
   })
 
   it('closes an upstream parallelMap on early exit, aborting its in-flight calls', async () => {
-    const aborted: number[] = []
-    const fn = (item: number, { signal }: { signal: AbortSignal }): Promise<number> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => resolve(item), item < 2 ? 10 : 1_000)
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer)
-          aborted.push(item)
-          reject(signal.reason)
-        })
-      })
-    const reading = pipe([0, 1, 2, 3, 4], parallelMap(fn, { concurrency: 3 }), batch(2), take(1), collect)
+    const work = new SleepyWork((item) => (item < 2 ? 10 : 1_000))
+    const reading = pipe([0, 1, 2, 3, 4], parallelMap(work.fn, { concurrency: 3 }), batch(2), take(1), collect)
     await vi.advanceTimersByTimeAsync(10)
     expect(await reading).toEqual([[0, 1]])
-    expect(aborted.sort()).toEqual([2, 3, 4])
+    expect(work.aborted.sort()).toEqual([2, 3, 4])
+    expect(work.settled.sort()).toEqual(work.started.sort())
   })
 })
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, drop, parallelMap, pipe, slice, take } from '../src/index.js'
-import { ManualSource, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
+import { ManualSource, SleepyWork, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
 
 useStrictTimers()
 
@@ -172,35 +172,17 @@ describe('take: closing the source', () => {
   })
 
   it('after parallelMap, closes it: its in-flight calls are aborted and settled before the loop ends', async () => {
-    const started: number[] = []
-    const settled: number[] = []
-    const aborted: number[] = []
-    const fn = async (item: number, { signal }: { signal: AbortSignal }): Promise<number> => {
-      started.push(item)
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, item === 0 || item === 2 || item === 4 ? 10 : 1_000)
-          signal.addEventListener('abort', () => {
-            clearTimeout(timer)
-            aborted.push(item)
-            reject(signal.reason)
-          })
-        })
-        return item * 10
-      } finally {
-        settled.push(item)
-      }
-    }
+    const work = new SleepyWork((item) => (item % 2 === 0 ? 10 : 1_000))
     const result = pipe(
       tracked([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-      parallelMap(fn, { concurrency: 5, ordered: false }),
+      parallelMap(work.fn, { concurrency: 5, ordered: false }),
       take(3),
       collect,
     )
     await vi.advanceTimersByTimeAsync(10)
-    expect(await result).toEqual([0, 20, 40])
-    expect(aborted.sort()).toEqual([1, 3, 5, 6, 7])
-    expect(settled.sort()).toEqual(started.sort())
+    expect(await result).toEqual([0, 2, 4])
+    expect(work.aborted.sort()).toEqual([1, 3, 5, 6, 7])
+    expect(work.settled.sort()).toEqual(work.started.sort())
   })
 })
 

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, vi } from 'vitest'
 import { deferred, type Deferred } from '../src/internal/deferred.js'
 import { Deque } from '../src/internal/deque.js'
+import type { TaskContext } from '../src/index.js'
 
 /**
  * An async source driven by the test: every `next()` waits until the test calls `push`, `end` or
@@ -121,4 +122,33 @@ export function useStrictTimers(): void {
     await new Promise((resolve) => setImmediate(resolve))
     expect(unhandled.splice(0)).toEqual([])
   })
+}
+
+/**
+ * A `parallelMap` mapper whose call for `item` resolves with `item` after `ms(item)` (fake)
+ * milliseconds, or rejects with the abort reason as soon as its signal aborts. It records which
+ * calls started, were aborted and settled.
+ */
+export class SleepyWork {
+  readonly started: number[] = []
+  readonly aborted: number[] = []
+  readonly settled: number[] = []
+
+  constructor(readonly ms: (item: number) => number) {}
+
+  readonly fn = (item: number, { signal }: TaskContext): Promise<number> => {
+    this.started.push(item)
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(item), this.ms(item))
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer)
+          this.aborted.push(item)
+          reject(signal.reason)
+        },
+        { once: true },
+      )
+    }).finally(() => this.settled.push(item))
+  }
 }

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, parallelMap, pipe, take, throttle } from '../src/index.js'
-import { ManualSource, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
+import { ManualSource, SleepyWork, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
 
 useStrictTimers()
 
@@ -211,25 +211,18 @@ describe('throttle: ending early', () => {
   })
 
   it('closes an upstream parallelMap on break, aborting and settling its in-flight calls', async () => {
-    const settled: number[] = []
-    const fn = (item: number, { signal }: { signal: AbortSignal }): Promise<number> =>
-      new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => resolve(item), item === 0 ? 1 : 10_000)
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer)
-          reject(signal.reason)
-        })
-      }).finally(() => settled.push(item))
+    const work = new SleepyWork((item) => (item === 0 ? 1 : 10_000))
     const reading = pipe(
       [0, 1, 2, 3],
-      parallelMap(fn, { concurrency: 4, ordered: false }),
+      parallelMap(work.fn, { concurrency: 4, ordered: false }),
       throttle({ limit: 1, interval: 100 }),
       take(1),
       collect,
     )
     await vi.advanceTimersByTimeAsync(1)
     expect(await reading).toEqual([0])
-    expect(settled.sort()).toEqual([0, 1, 2, 3])
+    expect(work.aborted.sort()).toEqual([1, 2, 3])
+    expect(work.settled.sort()).toEqual([0, 1, 2, 3])
   })
 })
 

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, parallelMap, pipe, timeout, TimeoutError } from '../src/index.js'
-import { ManualSource, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
+import { ManualSource, SleepyWork, flush, stateOf, ticking, tracked, useStrictTimers } from './stream-helpers.js'
 
 useStrictTimers()
 
@@ -160,22 +160,12 @@ describe('timeout: each item', () => {
 
 describe('timeout after parallelMap', () => {
   it('aborts the in-flight work at the deadline, which settles', async () => {
-    const settled: number[] = []
-    const aborted: number[] = []
-    const fn = (item: number, { signal }: { signal: AbortSignal }): Promise<number> =>
-      new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => resolve(item), 100 * (item + 1))
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer)
-          aborted.push(item)
-          reject(signal.reason)
-        })
-      }).finally(() => settled.push(item))
-    const reading = collectUntil(pipe([0, 1, 2, 3, 4, 5], parallelMap(fn, { concurrency: 3 }), timeout(250)), 250)
+    const work = new SleepyWork((item) => 100 * (item + 1))
+    const reading = collectUntil(pipe([0, 1, 2, 3, 4, 5], parallelMap(work.fn, { concurrency: 3 }), timeout(250)), 250)
     expect(await reading).toEqual({ items: [0, 1], error: expect.any(TimeoutError) })
     await flush()
-    expect(aborted.sort()).toEqual([2, 3, 4])
-    expect(settled.sort()).toEqual([0, 1, 2, 3, 4])
+    expect(work.aborted.sort()).toEqual([2, 3, 4])
+    expect(work.settled.sort()).toEqual([0, 1, 2, 3, 4])
   })
 
   it('abandons nothing: an upstream that honours its signal has settled by the time the clock moves on', async () => {
