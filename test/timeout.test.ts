@@ -65,6 +65,14 @@ describe('timeout: the whole run', () => {
     expect(source.pulls).toBe(1)
   })
 
+  it('drops a timeout not handed out yet once the consumer has called return()', async () => {
+    const limited = timeout(100)([1, 2])
+    await limited.next()
+    await vi.advanceTimersByTimeAsync(100)
+    await limited.return!()
+    expect(await limited.next()).toEqual({ done: true, value: undefined })
+  })
+
   it("ends quietly with onTimeout: 'end'", async () => {
     const state = { closed: false }
     const reading = collect(timeout({ total: 250, onTimeout: 'end' })(ticking(100, state)))
