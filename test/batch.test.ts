@@ -131,6 +131,24 @@ describe('batch: maxWait', () => {
     expect(await reading).toEqual([[0, 1, 2], [3, 4, 5], [6]])
   })
 
+  it('answers overlapping next() calls in call order, one batch each', async () => {
+    const source = new ManualSource<number>()
+    const batches = batch(2, { maxWait: 100 })(source)
+    const calls = [batches.next(), batches.next(), batches.next()]
+    for (const item of [1, 2, 3]) {
+      await flush()
+      source.push(item)
+    }
+    await vi.advanceTimersByTimeAsync(100)
+    source.end()
+    expect(await Promise.all(calls)).toEqual([
+      { done: false, value: [1, 2] },
+      { done: false, value: [3] },
+      { done: true, value: undefined },
+    ])
+    expect(source.overlapped).toBe(false)
+  })
+
   it('return() while a pull and a timer are pending answers done at once and clears the timer', async () => {
     const source = new ManualSource<number>()
     const batches = batch(3, { maxWait: 100 })(source)

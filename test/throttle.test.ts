@@ -1,4 +1,5 @@
 import { getEventListeners } from 'node:events'
+import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { collect, parallelMap, pipe, take, throttle } from '../src/index.js'
 import { ManualSource, SleepyWork, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
@@ -64,6 +65,35 @@ describe('throttle: rate', () => {
     }
     const { times } = await timesOf(throttle({ limit: 2, interval: 100 })(source()))
     expect(times).toEqual([0, 60, 100, 160])
+  })
+
+  it('hands each item out at the earliest moment the window allows, for any source timing', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 50 }), { maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 100 }),
+        async (gaps, limit, interval) => {
+          // Each item takes `gap` ms to come once it is asked for.
+          async function* source(): AsyncGenerator<number> {
+            for (const gap of gaps) {
+              if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap))
+              yield gap
+            }
+          }
+          const { items, times } = await timesOf(throttle({ limit, interval })(source()))
+          expect(items).toEqual(gaps)
+          const expected: number[] = []
+          gaps.forEach((gap, i) => {
+            const asked = i === 0 ? 0 : expected[i - 1]!
+            const slot = i < limit ? 0 : expected[i - limit]! + interval
+            expected.push(Math.max(asked + gap, slot))
+          })
+          expect(times).toEqual(expected)
+        },
+      ),
+      { numRuns: 50 },
+    )
   })
 
   it('holds a slow consumer to nothing: a late next() is answered at once', async () => {
