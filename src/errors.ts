@@ -96,6 +96,6 @@ export function checkOptions<O extends object>(name: string, value: unknown): Pa
  * An iterable or async iterable (arrays, generators, Node `Readable`, web `ReadableStream`). A string
  * is refused: iterating it character by character is never what a pipeline of items meant.
  */
-export function checkSource(value: unknown): void {
-  if (!isSource(value)) fail('source', 'an iterable or async iterable (not a string)', value, TypeError)
+export function checkSource(value: unknown, name = 'source'): void {
+  if (!isSource(value)) fail(name, 'an iterable or async iterable (not a string)', value, TypeError)
 }

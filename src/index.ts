@@ -17,3 +17,11 @@ export type {
   Source,
   TaskContext,
 } from './types.js'
+export { batch } from './operators/batch.js'
+export type { BatchOptions } from './operators/batch.js'
+export { merge } from './operators/merge.js'
+export { drop, slice, take } from './operators/slice.js'
+export { throttle } from './operators/throttle.js'
+export type { ThrottleOptions } from './operators/throttle.js'
+export { timeout } from './operators/timeout.js'
+export type { TimeoutOptions } from './operators/timeout.js'

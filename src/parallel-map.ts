@@ -255,16 +255,22 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       return
     }
     this.#phase = ACTIVE
-    const opened = open(this.#source!)
-    this.#source = undefined
-    if (opened.sync) this.#syncIterator = opened.iterator
-    else this.#asyncIterator = opened.iterator
     if (onProgress) this.#progress = new ProgressCounter(total)
     if (signal) {
       this.#onAbort = () => {
         this.#closing = this.#close(signal.reason, { reason: signal.reason })
       }
       signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+    const source = this.#source!
+    this.#source = undefined
+    try {
+      const opened = open(source)
+      if (opened.sync) this.#syncIterator = opened.iterator
+      else this.#asyncIterator = opened.iterator
+    } catch (error) {
+      // A source that cannot be opened (a locked stream, say) fails like a source error.
+      this.#sourceFailed(error)
     }
   }
 

@@ -1455,3 +1455,18 @@ describe('parallel (it-parallel drop-in)', () => {
     expect(() => parallel([], null as never)).toThrow(TypeError)
   })
 })
+
+describe('a source that cannot be opened', () => {
+  it('rejects the first next() with the error and ends, under either policy', async () => {
+    for (const onError of ['abort', 'continue'] as const) {
+      const locked = {
+        [Symbol.asyncIterator](): AsyncIterator<number> {
+          throw new Error('locked')
+        },
+      }
+      const it = parallelMap(async (x: number) => x, { onError })(locked)
+      await expect(it.next()).rejects.toThrow('locked')
+      await expect(it.next()).resolves.toEqual({ done: true, value: undefined })
+    }
+  })
+})
