@@ -1,7 +1,8 @@
 /**
- * Crawl the URLs listed in a file (one per line, `#` starts a comment), five at a time, each request
- * with its own timeout and the whole crawl with a deadline (`-TimeoutSeconds`). The file is read as
- * a stream: lines are pulled only as fast as the crawl takes them.
+ * Crawl the URLs listed in a file (one per line, `#` starts a comment): `throttle` holds the crawl to
+ * a polite rate, `parallelMapSettled` runs five requests at a time, each with its own timeout, and
+ * `timeout` is the deadline of the whole crawl (`-TimeoutSeconds`), which aborts the requests in
+ * flight. The file is read as a stream: lines are pulled only as fast as the crawl takes them.
  *
  * Run: `node --import tsx examples/urls.ts [FILE]`. Without FILE it starts the local fleet of
  * examples/server.ts, writes its URLs to a temporary file and crawls that.
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { pathToFileURL } from 'node:url'
-import { parallelMapSettled, type Settled } from '../src/index.js'
+import { parallelMapSettled, pipe, throttle, timeout, TimeoutError, type Settled } from '../src/index.js'
 import { startServer } from './server.js'
 
 export interface CrawlOptions {
@@ -50,23 +51,25 @@ function line(record: Settled<string, Page>): string {
   return `${reason.name.padEnd(12)} ${ms}  ${record.item} (${reason.message})`
 }
 
-/** Crawls the file and returns one record per URL crawled before the deadline. */
+/**
+ * Crawls the file and returns one record per URL crawled before the deadline: at most 10 requests
+ * started per second, 5 running at once, each with 1.5 s, and `deadline` ms for the whole crawl.
+ */
 export async function crawl(file: string, deadline: number, log: (line: string) => void): Promise<Settled<string, Page>[]> {
   const records: Settled<string, Page>[] = []
-  // The per-item `timeout` bounds each request; the run's `signal` is the deadline of the whole crawl.
-  const crawler = parallelMapSettled((url: string, { signal }) => fetchPage(url, signal), {
-    concurrency: 5,
-    ordered: false,
-    timeout: 1500,
-    signal: AbortSignal.timeout(deadline),
-  })
+  const crawling = pipe(
+    urlsIn(file),
+    throttle({ limit: 10, interval: 1_000 }),
+    parallelMapSettled((url: string, { signal }) => fetchPage(url, signal), { concurrency: 5, ordered: false, timeout: 1_500 }),
+    timeout(deadline),
+  )
   try {
-    for await (const record of crawler(urlsIn(file))) {
+    for await (const record of crawling) {
       records.push(record)
       log(line(record))
     }
   } catch (error) {
-    if ((error as Error).name !== 'TimeoutError') throw error
+    if (!(error instanceof TimeoutError)) throw error
     log(`Deadline of ${deadline} ms reached: the requests in flight were aborted, the rest of the file was not read.`)
   }
   return records

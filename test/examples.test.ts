@@ -247,6 +247,18 @@ describe('examples/urls.ts', () => {
     expect(lines.find((line) => line.includes(closed.hosts[0]!.url))).toMatch(/^TypeError .*fetch failed/)
   })
 
+  it('starts no more than 10 requests per second', async () => {
+    fleet = await startServer({ count: 12, errors: 0, slow: 0, hanging: 0, timeScale: 0.01 })
+    const file = join(dir, 'urls.txt')
+    await writeFile(file, fleet.hosts.map((h) => h.url).join('\n'))
+    const started = performance.now()
+    const records = await crawl(file, 10_000, () => {})
+    expect(records.map((r) => r.status)).toEqual(Array(12).fill('fulfilled'))
+    // A lower bound only, which a slow machine cannot break: the 11th request waits for the first
+    // one's window to pass (less a millisecond for timer rounding).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(999)
+  })
+
   it('stops at the deadline, aborting the requests in flight', async () => {
     fleet = await startServer({ count: 8, hanging: 8 })
     const file = join(dir, 'urls.txt')
