@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 
 /**
@@ -21,4 +22,15 @@ export async function* lines(stream: AsyncIterable<Buffer | string>): AsyncGener
   }
   partial += decoder.end()
   if (partial !== '') yield partial.endsWith('\r') ? partial.slice(0, -1) : partial
+}
+
+/** How many items {@link lines} will find in a file, counted by streaming it: for a progress total. */
+export async function countLines(path: string): Promise<number> {
+  let count = 0
+  let last = 0x0a
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) count++
+    if (chunk.length > 0) last = chunk[chunk.length - 1]!
+  }
+  return last === 0x0a ? count : count + 1
 }

@@ -13,8 +13,12 @@ export interface ProgressBarOptions {
 export interface ProgressBar {
   /** Draws the snapshot (the first call shows the bar; redraws are throttled to 10 per second). */
   update(progress: Progress): void
-  /** Takes the bar off the terminal, calls `write` (to print lines), and draws the bar again. */
-  suspend(write: () => void): void
+  /**
+   * Writes `chunk` to `stream` without tearing the bar: on the terminal, the bar is taken off, the
+   * text printed (ended with a newline if it lacks one) and the bar drawn again below it. Returns
+   * what `stream.write` returned, for backpressure.
+   */
+  write(stream: NodeJS.WriteStream, chunk: string | Uint8Array): boolean
   /** Draws the last snapshot one final time and leaves it on its own line. Later calls do nothing. */
   stop(): void
 }
@@ -22,8 +26,8 @@ export interface ProgressBar {
 /** A bar that draws nothing and prints straight away: for when progress is not wanted. */
 export const NO_PROGRESS_BAR: ProgressBar = {
   update() {},
-  suspend(write) {
-    write()
+  write(stream, chunk) {
+    return stream.write(chunk)
   },
   stop() {},
 }
@@ -43,7 +47,7 @@ interface Payload {
  * ```ts
  * const bar = createProgressBar()
  * for await (const r of parallelMap(work, { total: items.length, onProgress: (p) => bar.update(p) })(items)) {
- *   bar.suspend(() => console.log(r))
+ *   bar.write(process.stdout, `${r}\n`)
  * }
  * bar.stop()
  * ```
@@ -55,6 +59,9 @@ export function createProgressBar(options: ProgressBarOptions = {}): ProgressBar
   const bar = new cliProgress.SingleBar({
     stream,
     format: (barOptions, params, payload: Payload) => render(label, barOptions, params, payload),
+    barsize: 24,
+    barCompleteChar: '\u2588',
+    barIncompleteChar: '\u2591',
     hideCursor: true,
     // Wrapping stays on: printed lines must not be cut at the terminal's edge.
     linewrap: true,
@@ -70,14 +77,16 @@ export function createProgressBar(options: ProgressBarOptions = {}): ProgressBar
       else if (progress.total !== undefined && progress.total !== bar.getTotal()) bar.setTotal(progress.total)
       bar.update(progress.done, payload)
     },
-    suspend(write) {
-      if (!bar.isActive) {
-        write()
-        return
-      }
+    write(target, chunk) {
+      if (!bar.isActive || !target.isTTY) return target.write(chunk)
       stream.write('\r\x1b[2K')
-      write()
+      const written = target.write(chunk)
+      const endsLine = typeof chunk === 'string' ? chunk.endsWith('\n') : chunk.at(-1) === 0x0a
+      if (chunk.length > 0 && !endsLine) target.write('\n')
+      // cli-progress restores the cursor position saved at start when it stops: save it here instead.
+      stream.write('\x1b7')
       bar.render()
+      return written
     },
     stop() {
       if (stopped) return
@@ -96,7 +105,7 @@ function render(
   const parts: string[] = label === undefined ? [] : [label]
   if (progress.total !== undefined) {
     const bar = cliProgress.Format.BarFormat(params.progress, barOptions)
-    parts.push(`${bar} ${Math.floor(progress.percent ?? 0)}%`, `${progress.done}/${progress.total} done`)
+    parts.push(`${bar} ${Math.floor(progress.percent ?? 0)}% ${progress.done}/${progress.total}`)
   } else {
     parts.push(`${progress.done} done`)
   }

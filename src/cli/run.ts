@@ -8,7 +8,7 @@ import { ProgressCounter } from '../progress.js'
 import type { TaskContext } from '../types.js'
 import type { CliOptions } from './args.js'
 import { buildCommand, runCommand, type Outcome } from './command.js'
-import { lines } from './lines.js'
+import { countLines, lines } from './lines.js'
 import { createProgressBar, NO_PROGRESS_BAR, type ProgressBar } from './progress-bar.js'
 import { openResults, type ResultsWriter } from './results.js'
 
@@ -69,7 +69,15 @@ export async function run(options: CliOptions, io: RunIO): Promise<number> {
       ? undefined
       : setTimeout(() => stop.abort(new TimeoutError(`--timeout of ${options.timeout! / 1000} s reached`)), options.timeout)
   try {
-    const status = options.dryRun ? await dryRun(options, input, io, stop.signal) : await new Run(options, io, stop.signal, results).run(input)
+    let status: number
+    if (options.dryRun) {
+      status = await dryRun(options, input, io, stop.signal)
+    } else {
+      const bar = options.progress ? createProgressBar({ stream: io.stderr }) : NO_PROGRESS_BAR
+      // With a file and a bar to show, the items are counted first for the percentage and the ETA.
+      const total = bar !== NO_PROGRESS_BAR && options.argFile !== undefined ? await countLines(options.argFile) : undefined
+      status = await new Run(options, io, stop.signal, results, bar, new ProgressCounter(total)).run(input)
+    }
     const reason: unknown = stop.signal.reason
     if (reason instanceof Stopped) return 128 + constants.signals[reason.signalName]
     if (reason instanceof BrokenPipe) return BROKEN_PIPE_STATUS
@@ -138,13 +146,20 @@ class Run {
   #failed = 0
   #stopped = 0
 
-  constructor(options: CliOptions, io: RunIO, signal: AbortSignal, results: ResultsWriter | undefined) {
+  constructor(
+    options: CliOptions,
+    io: RunIO,
+    signal: AbortSignal,
+    results: ResultsWriter | undefined,
+    bar: ProgressBar,
+    counter: ProgressCounter,
+  ) {
     this.#options = options
     this.#io = io
     this.#signal = signal
     this.#results = results
-    this.#bar = options.progress ? createProgressBar({ stream: io.stderr }) : NO_PROGRESS_BAR
-    this.#counter = new ProgressCounter()
+    this.#bar = bar
+    this.#counter = counter
   }
 
   async run(input: Readable): Promise<number> {
@@ -237,11 +252,8 @@ class Run {
   async #print(stdout: Buffer, stderr: Buffer): Promise<void> {
     const { stdout: out, stderr: err } = this.#io
     if (out.destroyed) return
-    let drained = true
-    this.#bar.suspend(() => {
-      if (stdout.length > 0) drained = out.write(stdout)
-      if (stderr.length > 0) err.write(stderr)
-    })
+    const drained = stdout.length === 0 || this.#bar.write(out, stdout)
+    if (stderr.length > 0) this.#bar.write(err, stderr)
     if (!drained) await drain(out)
   }
 
