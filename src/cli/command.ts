@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 
 /** How long a command may take to exit after SIGTERM before it gets SIGKILL. */
-export const KILL_GRACE_MS = 2000
+const KILL_GRACE_MS = 2000
 
 /** One command to run: what to spawn, and how it reads in a shell (for `--dry-run`). */
 export interface Command {
@@ -31,7 +31,7 @@ function replace(word: string, item: string): string {
 }
 
 /** Quotes a word for a POSIX shell; a word that needs no quotes is returned as is. */
-export function quote(word: string): string {
+function quote(word: string): string {
   if (/^[\w@%+=:,./-]+$/.test(word)) return word
   return `'${word.replaceAll("'", `'\\''`)}'`
 }
@@ -63,7 +63,7 @@ export interface RunCommandOptions {
 /**
  * Runs a command with standard input from `/dev/null`, collecting its whole output. The command
  * gets a process group of its own, so that stopping it (SIGTERM to the group, then SIGKILL after
- * {@link KILL_GRACE_MS}) also stops whatever it started, a shell pipeline included. Never rejects:
+ * two seconds) also stops whatever it started, a shell pipeline included. Never rejects:
  * a command that cannot start fails with the spawn error.
  */
 export function runCommand(command: Command, options: RunCommandOptions): Promise<Outcome> {

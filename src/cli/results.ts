@@ -61,7 +61,7 @@ export function openResults(path: string, format: ResultsFormat): ResultsWriter 
 }
 
 /** A CSV field: quoted, with quotes doubled, when it holds a comma, a quote, a line break or edge spaces. */
-export function csvField(value: string | number | null): string {
+function csvField(value: string | number | null): string {
   if (value === null) return ''
   const text = String(value)
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text

@@ -164,6 +164,9 @@ class Run {
 
   async run(input: Readable): Promise<number> {
     const options = this.#options
+    // The per-item deadline is kept by runCommand, not by parallelMap's `timeout`: that one frees the
+    // slot at the deadline, while a command being stopped must hold it until it has exited, so that
+    // -j counts the processes alive.
     const iterator = parallelMapSettled(this.#task, {
       concurrency: options.throttleLimit,
       ordered: options.ordered,
