@@ -170,8 +170,8 @@ describe('output', () => {
   it('prints each output as soon as its command ends with --as-completed', async () => {
     const work = scratch()
     const out = join(work, 'out')
-    // `slow` ends only once `fast` has been printed: completion order can only be fast, slow.
-    const script = `if [ "$1" = slow ]; then while ! grep -q fast ${out}; do sleep 0.02; done; fi; echo "$1"`
+    // `slow` ends only once `fast` has been printed (or after a bounded wait, if it never is).
+    const script = `if [ "$1" = slow ]; then i=0; while ! grep -q fast ${out} && [ $i -lt 150 ]; do sleep 0.02; i=$((i+1)); done; fi; echo "$1"`
     const { code } = await cli(['--as-completed', '-j', '2', '--', 'sh', '-c', script, 'sh', '{}'], {
       input: 'slow\nfast\n',
       stdoutFile: out,

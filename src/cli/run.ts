@@ -83,7 +83,7 @@ export async function run(options: CliOptions, io: RunIO): Promise<number> {
     if (reason instanceof BrokenPipe) return BROKEN_PIPE_STATUS
     return status
   } catch (error) {
-    io.stderr.write(`foreach-parallel: cannot read the items: ${(error as Error).message}\n`)
+    io.stderr.write(`foreach-parallel: ${(error as Error).message}\n`)
     return 255
   } finally {
     clearTimeout(deadline)
@@ -106,10 +106,19 @@ function openArgFile(path: string): Readable {
   return createReadStream('', { fd })
 }
 
+/** The input's lines; a read error says what failed. */
+async function* items(input: Readable): AsyncGenerator<string, void, undefined> {
+  try {
+    yield* lines(input)
+  } catch (error) {
+    throw new Error(`cannot read the items: ${(error as Error).message}`, { cause: error })
+  }
+}
+
 /** `--dry-run`: the commands, one per line, through the same lazy pipeline; nothing runs. */
 async function dryRun(options: CliOptions, input: Readable, io: RunIO, signal: AbortSignal): Promise<number> {
   const render = (item: string): string => `${buildCommand(options.command, item, options.shell).text}\n`
-  const commands = parallelMap(render, { concurrency: options.throttleLimit, signal })(lines(input))
+  const commands = parallelMap(render, { concurrency: options.throttleLimit, signal })(items(input))
   try {
     for await (const text of commands) await write(io.stdout, text)
   } catch (error) {
@@ -172,7 +181,7 @@ class Run {
       ordered: options.ordered,
       signal: this.#signal,
       retry: options.retries > 0 ? { retries: options.retries } : undefined,
-    })(lines(input))
+    })(items(input))
     try {
       for (;;) {
         const result = await iterator.next()
