@@ -220,33 +220,33 @@ describe('the throttle limit', () => {
 describe('timeouts and retries', () => {
   it('stops a command that outlives --item-timeout; the item fails and the others go on', async () => {
     const results = join(scratch(), 'results.json')
-    const { code, stderr } = await cli(['--item-timeout', '0.3', '--results', results, '--', 'sleep'], {
+    const { code, stderr } = await cli(['--item-timeout', '1', '--results', results, '--', 'sleep'], {
       input: '0\n30.1234\n0\n',
     })
     expect(code).toBe(1)
-    expect(stderr).toContain('"30.1234": timed out after 0.3 s')
+    expect(stderr).toContain('"30.1234": timed out after 1 s')
     const records = JSON.parse(readFileSync(results, 'utf8')) as { item: string; status: string; error: string | null }[]
     expect(records.map((r) => [r.item, r.status])).toEqual([
       ['0', 'succeeded'],
       ['30.1234', 'failed'],
       ['0', 'succeeded'],
     ])
-    expect(records[1]!.error).toBe('timed out after 0.3 s')
+    expect(records[1]!.error).toBe('timed out after 1 s')
     expect(processesMatching('sleep 30.1234')).toEqual([])
   })
 
   it('stops the whole run at --timeout: running items fail, even while standard input stays open', async () => {
     const results = join(scratch(), 'results.ndjson')
-    const child = start(['--timeout', '0.5', '--results', results, '--', 'sleep'])
+    const child = start(['--timeout', '1.5', '--results', results, '--', 'sleep'])
     child.stdin!.write('0\n30.2345\n')
     const { code, stderr } = await finish(child)
     child.stdin!.destroy()
     expect(code).toBe(1)
-    expect(stderr).toContain('--timeout of 0.5 s reached: 1 succeeded, 0 failed, 1 stopped while running')
+    expect(stderr).toContain('--timeout of 1.5 s reached: 1 succeeded, 0 failed, 1 stopped while running')
     const records = readFileSync(results, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(records).toMatchObject([
       { item: '0', status: 'succeeded', exitCode: 0 },
-      { item: '30.2345', status: 'failed', exitCode: null, signal: 'SIGTERM', error: '--timeout of 0.5 s reached' },
+      { item: '30.2345', status: 'failed', exitCode: null, signal: 'SIGTERM', error: '--timeout of 1.5 s reached' },
     ])
     expect(processesMatching('sleep 30.2345')).toEqual([])
   })
