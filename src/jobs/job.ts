@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import { checkBoolean, checkInteger, checkOptions, checkSource, checkString } from '../errors.js'
 import { deferred, type Deferred } from '../internal/deferred.js'
 import { Deque } from '../internal/deque.js'
