@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { Job, parallelMap, startJob, type JobContext, type JobState, type Progress } from '../src/index.js'
@@ -298,6 +299,35 @@ describe('Running → Failed', () => {
     expect(job.error).toBe(boom)
     expect(closed).toBe(true)
     expect(job.receive()).toEqual([1])
+  })
+
+  it('leaves no unhandled rejection behind failed jobs that nobody looks at', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const jobs = [
+        startJob(() => {
+          throw new Error('factory')
+        }),
+        startJob(async () => {
+          throw new Error('async factory')
+        }),
+        startJob(
+          (async function* () {
+            yield 1
+            throw new Error('source')
+          })(),
+        ),
+        startJob([Promise.reject(new Error('item'))]),
+      ]
+      await flush()
+      await flush()
+      expect(jobs.map((job) => job.state)).toEqual(['Failed', 'Failed', 'Failed', 'Failed'])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+    expect(unhandled).toEqual([])
   })
 
   it('fails with the task error of a parallelMap pipeline', async () => {
@@ -700,6 +730,41 @@ describe('maxBuffered', () => {
     expect(job.receive()).toEqual([10, 12, 14, 16, 18])
     await job.stop()
     expect(probe.closed).toBe(true)
+  })
+
+  it('hands every result out exactly once, in order, never holding more than maxBuffered', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.array(fc.constantFrom('receive', 'keep', 'next', 'flush'), { maxLength: 40 }),
+        async (maxBuffered, n, actions) => {
+          const job = startJob(
+            (async function* () {
+              for (let i = 0; i < n; i++) yield i
+            })(),
+            { maxBuffered },
+          )
+          const iterator = job[Symbol.asyncIterator]()
+          const received: number[] = []
+          const iterated: number[] = []
+          const pending: Promise<unknown>[] = []
+          for (const action of actions) {
+            if (action === 'receive') received.push(...job.receive())
+            else if (action === 'keep') expect(job.receive({ keep: true }).length).toBeLessThanOrEqual(maxBuffered)
+            else if (action === 'next') pending.push(iterator.next().then((r) => r.done || iterated.push(r.value)))
+            else await flush()
+          }
+          await Promise.all(pending)
+          for await (const value of job) iterated.push(value)
+          expect(job.state).toBe('Completed')
+          expect(received).toEqual([...received].sort((a, b) => a - b))
+          expect(iterated).toEqual([...iterated].sort((a, b) => a - b))
+          expect([...received, ...iterated].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i))
+        },
+      ),
+      { numRuns: 150 },
+    )
   })
 
   it('lets the buffer grow without it', async () => {
