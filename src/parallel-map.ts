@@ -285,7 +285,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     if (this.#filling) return
     this.#filling = true
     try {
-      while (this.#canPull()) {
+      // Answering a parked next() frees read-ahead room: pull again at once, not at the next call.
+      while (this.#canPull() || (this.#flush() && this.#canPull())) {
         if (this.#syncIterator) {
           let result: IteratorResult<T>
           try {
@@ -552,15 +553,18 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   // ---- handing out ---------------------------------------------------------------------------
 
-  /** Answers parked `next()` calls, in call order, with whatever is ready. */
-  #flush(): void {
+  /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether it answered any. */
+  #flush(): boolean {
+    let answered = false
     while (this.#waiters.length > 0) {
       const answer = this.#take()
-      if (answer === NOT_READY) return
+      if (answer === NOT_READY) break
       const waiter = this.#waiters.shift()!
       if (answer === THROW) waiter.reject(this.#thrown)
       else waiter.resolve(answer)
+      answered = true
     }
+    return answered
   }
 
   /** The next answer for a consumer if one is ready; `NOT_READY` otherwise. */
