@@ -3,17 +3,14 @@ import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { Job, parallelMap, startJob, type JobContext, type JobState, type Progress } from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
+import { failOnUnhandledRejections, range, tick } from './helpers.js'
+
+failOnUnhandledRejections()
 
 afterEach(() => {
   vi.useRealTimers()
 })
 
-const realSetImmediate = setImmediate
-
-/** Lets every pending promise reaction run: resolves after the microtask queue has drained. */
-function flush(): Promise<void> {
-  return new Promise((resolve) => realSetImmediate(resolve))
-}
 
 /** An endless async source that counts its pulls and records whether it was closed. */
 function counter() {
@@ -153,11 +150,11 @@ describe('Running → Completed', () => {
     expect(job.state).toBe('Running')
     expect(job.startedAt).toBeGreaterThanOrEqual(before)
     expect(job.finishedAt).toBeUndefined()
-    await flush()
+    await tick()
     expect(source.pending).toBe(1)
     source.push(1)
     source.push(2)
-    await flush()
+    await tick()
     expect(job.hasMoreData).toBe(true)
     expect(job.state).toBe('Running')
     source.end()
@@ -201,11 +198,11 @@ describe('receive', () => {
     expect(job.receive()).toEqual([])
     source.push(1)
     source.push(2)
-    await flush()
+    await tick()
     expect(job.receive()).toEqual([1, 2])
     expect(job.receive()).toEqual([])
     source.push(3)
-    await flush()
+    await tick()
     expect(job.receive()).toEqual([3])
     source.end()
     await job.wait()
@@ -302,32 +299,25 @@ describe('Running → Failed', () => {
   })
 
   it('leaves no unhandled rejection behind failed jobs that nobody looks at', async () => {
-    const unhandled: unknown[] = []
-    const onUnhandled = (reason: unknown) => unhandled.push(reason)
-    process.on('unhandledRejection', onUnhandled)
-    try {
-      const jobs = [
-        startJob(() => {
-          throw new Error('factory')
-        }),
-        startJob(async () => {
-          throw new Error('async factory')
-        }),
-        startJob(
-          (async function* () {
-            yield 1
-            throw new Error('source')
-          })(),
-        ),
-        startJob([Promise.reject(new Error('item'))]),
-      ]
-      await flush()
-      await flush()
-      expect(jobs.map((job) => job.state)).toEqual(['Failed', 'Failed', 'Failed', 'Failed'])
-    } finally {
-      process.off('unhandledRejection', onUnhandled)
-    }
-    expect(unhandled).toEqual([])
+    const jobs = [
+      startJob(() => {
+        throw new Error('factory')
+      }),
+      startJob(async () => {
+        throw new Error('async factory')
+      }),
+      startJob(
+        (async function* () {
+          yield 1
+          throw new Error('source')
+        })(),
+      ),
+      startJob([Promise.reject(new Error('item'))]),
+    ]
+    await tick()
+    await tick()
+    // failOnUnhandledRejections checks after the test that none of these went unhandled.
+    expect(jobs.map((job) => job.state)).toEqual(['Failed', 'Failed', 'Failed', 'Failed'])
   })
 
   it('fails with the task error of a parallelMap pipeline', async () => {
@@ -378,7 +368,7 @@ describe('Running → Stopped', () => {
               () => {
                 aborted.push(signal.reason)
                 // Settles a few hops after the abort, to prove stop() waits for it.
-                void flush().then(() => {
+                void tick().then(() => {
                   running--
                   settled++
                   reject(signal.reason)
@@ -392,7 +382,7 @@ describe('Running → Stopped', () => {
       )(items())
     })
     const seen = states(job)
-    await flush()
+    await tick()
     expect(running).toBe(4)
     expect(job.receive()).toEqual([0, 1, 2])
     await job.stop()
@@ -415,7 +405,7 @@ describe('Running → Stopped', () => {
     const job = startJob(source.iterator)
     source.push('a')
     source.push('b')
-    await flush()
+    await tick()
     await job.stop()
     expect(source.returned).toBe(true)
     expect(job.state).toBe('Stopped')
@@ -432,7 +422,7 @@ describe('Running → Stopped', () => {
         yield 'after'
       })(),
     )
-    await flush()
+    await tick()
     const stopping = job.stop()
     release()
     await stopping
@@ -451,7 +441,7 @@ describe('Running → Stopped', () => {
     const { probe, source } = counter()
     const ready = deferred<AsyncIterable<number>>()
     const job = startJob(() => ready.promise)
-    await flush()
+    await tick()
     const stopping = job.stop()
     ready.resolve(source)
     await stopping
@@ -463,7 +453,7 @@ describe('Running → Stopped', () => {
   it('is the same promise when called twice, and does nothing to a finished job', async () => {
     const source = manual<number>()
     const job = startJob(source.iterator)
-    await flush()
+    await tick()
     expect(job.stop()).toBe(job.stop())
     await job.stop()
     const done = startJob([1])
@@ -481,7 +471,7 @@ describe('Running → Stopped', () => {
   it('stops a job whose buffer is full', async () => {
     const { probe, source } = counter()
     const job = startJob(source, { maxBuffered: 2 })
-    await flush()
+    await tick()
     expect(job.receive({ keep: true })).toEqual([0, 1])
     await job.stop()
     expect(job.state).toBe('Stopped')
@@ -502,7 +492,7 @@ describe('Running → Stopped', () => {
       },
       { maxBuffered: 1 },
     )
-    await flush()
+    await tick()
     await job.stop()
     expect(job.state).toBe('Stopped')
     expect(job.receive()).toEqual([0])
@@ -511,10 +501,10 @@ describe('Running → Stopped', () => {
   it('waits for a pull that ignores the signal before it settles', async () => {
     const source = manual<number>()
     const job = startJob({ [Symbol.asyncIterator]: () => ({ next: () => source.iterator.next() }) })
-    await flush()
+    await tick()
     let stopped = false
     const stopping = job.stop().then(() => (stopped = true))
-    await flush()
+    await tick()
     expect(stopped).toBe(false)
     expect(job.state).toBe('Running')
     source.push(1)
@@ -529,7 +519,7 @@ describe('Running → Stopped', () => {
     {
       await using running = startJob(source, { maxBuffered: 1 })
       job = running
-      await flush()
+      await tick()
     }
     expect(job.state).toBe('Stopped')
     expect(probe.closed).toBe(true)
@@ -584,7 +574,7 @@ describe('wait', () => {
     await vi.advanceTimersByTimeAsync(0)
     expect(await result).toBe(false)
     source.end()
-    await flush()
+    await tick()
     expect(await job.wait({ timeout: 0 })).toBe(true)
     expect(vi.getTimerCount()).toBe(0)
   })
@@ -595,7 +585,7 @@ describe('async iterator', () => {
     const source = manual<number>()
     const job = startJob(source.iterator)
     source.push(1)
-    await flush()
+    await tick()
     const got: number[] = []
     const loop = (async () => {
       for await (const value of job) {
@@ -603,11 +593,11 @@ describe('async iterator', () => {
         if (value === 2) source.push(3)
       }
     })()
-    await flush()
+    await tick()
     expect(got).toEqual([1])
     expect(job.hasMoreData).toBe(false)
     source.push(2)
-    await flush()
+    await tick()
     expect(got).toEqual([1, 2, 3])
     source.end()
     await loop
@@ -626,7 +616,7 @@ describe('async iterator', () => {
     expect(await first).toEqual({ done: false, value: 7 })
     expect(data).toBe(0)
     source.push(8)
-    await flush()
+    await tick()
     expect(data).toBe(1)
     expect(await iterator.next()).toEqual({ done: false, value: 8 })
     await job.stop()
@@ -658,7 +648,7 @@ describe('async iterator', () => {
     const loop = (async () => {
       for await (const value of job) got.push(value)
     })()
-    await flush()
+    await tick()
     await job.stop()
     await loop
     expect(got).toEqual([1])
@@ -691,13 +681,13 @@ describe('maxBuffered', () => {
   it('pauses the pulling while the buffer is full, until receive() makes room', async () => {
     const { probe, source } = counter()
     const job = startJob(source, { maxBuffered: 3 })
-    await flush()
+    await tick()
     expect(probe.pulled).toBe(3)
     expect(job.receive({ keep: true })).toEqual([0, 1, 2])
-    await flush()
+    await tick()
     expect(probe.pulled).toBe(3)
     expect(job.receive()).toEqual([0, 1, 2])
-    await flush()
+    await tick()
     expect(probe.pulled).toBe(6)
     expect(job.receive()).toEqual([3, 4, 5])
     await job.stop()
@@ -709,7 +699,7 @@ describe('maxBuffered', () => {
     const got: number[] = []
     for await (const value of job) {
       got.push(value)
-      await flush()
+      await tick()
       expect(probe.pulled - got.length).toBeLessThanOrEqual(2)
       if (got.length === 10) break
     }
@@ -722,11 +712,11 @@ describe('maxBuffered', () => {
     const job = startJob(({ signal }) => parallelMap((n: number) => n * 2, { concurrency: 2, signal })(source), {
       maxBuffered: 5,
     })
-    await flush()
+    await tick()
     expect(job.receive({ keep: true })).toHaveLength(5)
     expect(probe.pulled).toBeLessThanOrEqual(5 + 4)
     expect(job.receive()).toEqual([0, 2, 4, 6, 8])
-    await flush()
+    await tick()
     expect(job.receive()).toEqual([10, 12, 14, 16, 18])
     await job.stop()
     expect(probe.closed).toBe(true)
@@ -737,7 +727,7 @@ describe('maxBuffered', () => {
       fc.asyncProperty(
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 0, max: 25 }),
-        fc.array(fc.constantFrom('receive', 'keep', 'next', 'flush'), { maxLength: 40 }),
+        fc.array(fc.constantFrom('receive', 'keep', 'next', 'tick'), { maxLength: 40 }),
         async (maxBuffered, n, actions) => {
           const job = startJob(
             (async function* () {
@@ -753,14 +743,14 @@ describe('maxBuffered', () => {
             if (action === 'receive') received.push(...job.receive())
             else if (action === 'keep') expect(job.receive({ keep: true }).length).toBeLessThanOrEqual(maxBuffered)
             else if (action === 'next') pending.push(iterator.next().then((r) => r.done || iterated.push(r.value)))
-            else await flush()
+            else await tick()
           }
           await Promise.all(pending)
           for await (const value of job) iterated.push(value)
           expect(job.state).toBe('Completed')
           expect(received).toEqual([...received].sort((a, b) => a - b))
           expect(iterated).toEqual([...iterated].sort((a, b) => a - b))
-          expect([...received, ...iterated].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i))
+          expect([...received, ...iterated].sort((a, b) => a - b)).toEqual(range(n))
         },
       ),
       { numRuns: 150 },
@@ -768,7 +758,7 @@ describe('maxBuffered', () => {
   })
 
   it('lets the buffer grow without it', async () => {
-    const job = startJob(Array.from({ length: 10_000 }, (_, i) => i))
+    const job = startJob(range(10_000))
     await job.wait()
     expect(job.receive()).toHaveLength(10_000)
   })

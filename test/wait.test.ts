@@ -3,6 +3,9 @@ import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { startJob, waitAll, waitAny, type Job } from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
+import { failOnUnhandledRejections } from './helpers.js'
+
+failOnUnhandledRejections()
 
 afterEach(() => {
   vi.useRealTimers()
