@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { Job, parallelMap, startJob, type JobContext, type JobState, type Progress } from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
-import { failOnUnhandledRejections, range, tick } from './helpers.js'
+import { failOnUnhandledRejections, naturals, ProbeSource, range, Tasks, tick } from './helpers.js'
 
 failOnUnhandledRejections()
 
@@ -11,19 +11,6 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-
-/** An endless async source that counts its pulls and records whether it was closed. */
-function counter() {
-  const probe = { pulled: 0, closed: false }
-  async function* source() {
-    try {
-      for (;;) yield probe.pulled++
-    } finally {
-      probe.closed = true
-    }
-  }
-  return { probe, source: source() }
-}
 
 /** An async source whose items are pushed by the test, one pending pull at a time. */
 function manual<T>() {
@@ -400,6 +387,17 @@ describe('Running → Stopped', () => {
     expect(job.progress?.running).toBe(0)
   })
 
+  it('aborts a parallelMap given as a ready source, through its return()', async () => {
+    const tasks = new Tasks<number>(true)
+    const job = startJob(parallelMap(tasks.fn, { concurrency: 3 })(naturals()))
+    await tick()
+    expect(tasks.running).toBe(3)
+    await job.stop()
+    expect(tasks.running).toBe(0)
+    expect(tasks.aborted()).toEqual([0, 1, 2])
+    expect(job.state).toBe('Stopped')
+  })
+
   it('keeps the results produced before the stop receivable', async () => {
     const source = manual<string>()
     const job = startJob(source.iterator)
@@ -438,7 +436,7 @@ describe('Running → Stopped', () => {
   })
 
   it('closes a source whose factory promise resolves after the stop', async () => {
-    const { probe, source } = counter()
+    const source = new ProbeSource(naturals())
     const ready = deferred<AsyncIterable<number>>()
     const job = startJob(() => ready.promise)
     await tick()
@@ -447,7 +445,8 @@ describe('Running → Stopped', () => {
     await stopping
     expect(job.state).toBe('Stopped')
     expect(job.receive()).toEqual([])
-    expect(probe.pulled).toBe(0)
+    expect(source.pulled).toBe(0)
+    expect(source.returned).toBe(true)
   })
 
   it('is the same promise when called twice, and does nothing to a finished job', async () => {
@@ -469,13 +468,13 @@ describe('Running → Stopped', () => {
   })
 
   it('stops a job whose buffer is full', async () => {
-    const { probe, source } = counter()
+    const source = new ProbeSource(naturals())
     const job = startJob(source, { maxBuffered: 2 })
     await tick()
     expect(job.receive({ keep: true })).toEqual([0, 1])
     await job.stop()
     expect(job.state).toBe('Stopped')
-    expect(probe.closed).toBe(true)
+    expect(source.returned).toBe(true)
     expect(job.receive()).toEqual([0, 1])
   })
 
@@ -514,7 +513,7 @@ describe('Running → Stopped', () => {
   })
 
   it('stops on await using', async () => {
-    const { probe, source } = counter()
+    const source = new ProbeSource(naturals())
     let job: Job<number> | undefined
     {
       await using running = startJob(source, { maxBuffered: 1 })
@@ -522,7 +521,7 @@ describe('Running → Stopped', () => {
       await tick()
     }
     expect(job.state).toBe('Stopped')
-    expect(probe.closed).toBe(true)
+    expect(source.returned).toBe(true)
   })
 })
 
@@ -679,28 +678,28 @@ describe('async iterator', () => {
 
 describe('maxBuffered', () => {
   it('pauses the pulling while the buffer is full, until receive() makes room', async () => {
-    const { probe, source } = counter()
+    const source = new ProbeSource(naturals())
     const job = startJob(source, { maxBuffered: 3 })
     await tick()
-    expect(probe.pulled).toBe(3)
+    expect(source.pulled).toBe(3)
     expect(job.receive({ keep: true })).toEqual([0, 1, 2])
     await tick()
-    expect(probe.pulled).toBe(3)
+    expect(source.pulled).toBe(3)
     expect(job.receive()).toEqual([0, 1, 2])
     await tick()
-    expect(probe.pulled).toBe(6)
+    expect(source.pulled).toBe(6)
     expect(job.receive()).toEqual([3, 4, 5])
     await job.stop()
   })
 
   it('lets the async iterator make room one result at a time', async () => {
-    const { probe, source } = counter()
+    const source = new ProbeSource(naturals())
     const job = startJob(source, { maxBuffered: 2 })
     const got: number[] = []
     for await (const value of job) {
       got.push(value)
       await tick()
-      expect(probe.pulled - got.length).toBeLessThanOrEqual(2)
+      expect(source.pulled - got.length).toBeLessThanOrEqual(2)
       if (got.length === 10) break
     }
     expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
@@ -708,18 +707,18 @@ describe('maxBuffered', () => {
   })
 
   it('holds at most maxBuffered + readAhead items of a parallelMap pipeline', async () => {
-    const { probe, source } = counter()
+    const source = new ProbeSource(naturals())
     const job = startJob(({ signal }) => parallelMap((n: number) => n * 2, { concurrency: 2, signal })(source), {
       maxBuffered: 5,
     })
     await tick()
     expect(job.receive({ keep: true })).toHaveLength(5)
-    expect(probe.pulled).toBeLessThanOrEqual(5 + 4)
+    expect(source.pulled).toBeLessThanOrEqual(5 + 4)
     expect(job.receive()).toEqual([0, 2, 4, 6, 8])
     await tick()
     expect(job.receive()).toEqual([10, 12, 14, 16, 18])
     await job.stop()
-    expect(probe.closed).toBe(true)
+    expect(source.returned).toBe(true)
   })
 
   it('hands every result out exactly once, in order, never holding more than maxBuffered', async () => {
