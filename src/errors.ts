@@ -60,6 +60,11 @@ export function checkBoolean(name: string, value: unknown): boolean {
   return value
 }
 
+export function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string') fail(name, 'a string', value, TypeError)
+  return value
+}
+
 export function checkFunction<F = (...args: never[]) => unknown>(name: string, value: unknown): F {
   if (typeof value !== 'function') fail(name, 'a function', value, TypeError)
   return value as F

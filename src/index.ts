@@ -1,4 +1,8 @@
 export { TimeoutError } from './errors.js'
+export { Job, startJob } from './jobs/job.js'
+export type { JobContext, JobOptions, JobSource, JobState, ReceiveOptions } from './jobs/job.js'
+export type { WaitOptions } from './jobs/until-finished.js'
+export { waitAll, waitAny } from './jobs/wait.js'
 export { parallel, parallelMap, parallelMapSettled } from './parallel-map.js'
 export type { ParallelOptions, ParallelTask } from './parallel-map.js'
 export { pipe } from './pipe.js'
