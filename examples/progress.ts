@@ -1,8 +1,9 @@
 /**
- * Shows `onProgress` snapshots on stderr: a live cli-progress bar on a terminal, and a plain line at
- * every quarter (and at the end) when stderr is a file or a pipe, so that logs stay readable.
+ * Shows `onProgress` snapshots on stderr: on a terminal, the command's own progress bar (cli-progress,
+ * from src/cli/progress-bar.ts); when stderr is a file or a pipe, a plain line at every quarter (and
+ * at the end), so that logs stay readable.
  */
-import cliProgress from 'cli-progress'
+import { createProgressBar } from '../src/cli/progress-bar.js'
 import type { Progress } from '../src/index.js'
 
 export interface ProgressView {
@@ -12,27 +13,14 @@ export interface ProgressView {
   readonly stop: () => void
 }
 
-function summary(p: Progress): string {
-  return `${p.succeeded} ok, ${p.failed} failed, ${p.running} running, ${p.perSecond.toFixed(1)}/s`
-}
-
 /** A progress display for a run of `total` items, titled `title`. */
 export function progressView(title: string, total: number, stream: NodeJS.WriteStream = process.stderr): ProgressView {
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        stream,
-        format: `${title.padEnd(12)} [{bar}] {percentage}% {value}/{total} | {summary} | ETA {eta_formatted}`,
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    )
-    bar.start(total, 0, { summary: '' })
-    return {
-      update: (p) => bar.update(p.done, { summary: summary(p) }),
-      stop: () => bar.stop(),
-    }
+    const bar = createProgressBar({ stream, label: title.padEnd(10) })
+    return { update: (p) => bar.update(p), stop: () => bar.stop() }
   }
+  const summary = (p: Progress): string =>
+    `${p.succeeded} ok, ${p.failed} failed, ${p.running} running, ${p.perSecond.toFixed(1)}/s`
   let quarters = 0
   let printed: Progress | undefined
   let last: Progress | undefined
