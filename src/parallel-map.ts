@@ -125,6 +125,8 @@ class Task<T> extends Context {
   attempts = 1
   startedAt = 0
   startedTime = 0
+  /** The item is a promise, not settled yet: `fn` has not been called. */
+  waitingForItem = false
   /** Whether the task is in the list of running tasks: only while it waits for a promise. */
   linked = false
   prev: Task<T> | undefined = undefined
@@ -365,12 +367,19 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     if (isThenable(item)) {
       // Like p-map and `for await`, an item that is a promise is awaited before `fn` sees it.
       this.#link(task)
+      task.waitingForItem = true
       Promise.resolve(item).then(
         (value) => {
+          if (!task.waitingForItem) return
+          task.waitingForItem = false
           task.item = value as T
           this.#attempt(task)
         },
-        (error: unknown) => this.#settle(task, FAILED, error),
+        (error: unknown) => {
+          if (!task.waitingForItem) return
+          task.waitingForItem = false
+          this.#settle(task, FAILED, error)
+        },
       )
     } else {
       this.#attempt(task)
@@ -545,6 +554,12 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #abortTask(task: Task<T>, reason: unknown): void {
     task.abortedByRun = true
     task.context?.abort(reason)
+    if (task.waitingForItem) {
+      // `fn` never started: nothing to wait for but a promise that may never settle. Dropped in a
+      // microtask so that the caller's walk over the running list is not disturbed.
+      task.waitingForItem = false
+      queueMicrotask(() => this.#settle(task, DROPPED, undefined))
+    }
   }
 
   #report(): void {

@@ -1470,3 +1470,21 @@ describe('a source that cannot be opened', () => {
     }
   })
 })
+
+describe('items that are promises', () => {
+  it('return() does not wait for an item promise that never settles: fn never started', async () => {
+    const fn = vi.fn((x: number) => x)
+    const it = parallelMap(fn)([Promise.resolve(1), new Promise<number>(() => {})])
+    await expect(it.next()).resolves.toEqual({ done: false, value: 1 })
+    await expect(it.return()).resolves.toEqual({ done: true, value: undefined })
+    expect(fn).toHaveBeenCalledTimes(1)
+  })
+
+  it('a sibling failure does not wait for an item promise that never settles', async () => {
+    const it = parallelMap(async (x: number) => {
+      if (x === 1) throw new Error('first fails')
+      return x
+    })([Promise.resolve(1), new Promise<number>(() => {})])
+    await expect(it.next()).rejects.toThrow('first fails')
+  })
+})
