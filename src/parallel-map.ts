@@ -709,12 +709,12 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
  * }
  * ```
  */
-export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions): Operator<T, Awaited<R>> {
+export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions): Operator<T | PromiseLike<T>, Awaited<R>> {
   checkFunction('fn', fn)
   const config = configure(options, false)
   return (source) => {
     checkSource(source)
-    return new ParallelIterator<T, Awaited<R>>(fn, config, source)
+    return new ParallelIterator<T, Awaited<R>>(fn, config, source as Source<T>)
   }
 }
 
@@ -726,12 +726,12 @@ export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions
 export function parallelMapSettled<T, R>(
   fn: Mapper<T, R>,
   options?: ParallelMapOptions,
-): Operator<T, Settled<T, Awaited<R>>> {
+): Operator<T | PromiseLike<T>, Settled<T, Awaited<R>>> {
   checkFunction('fn', fn)
   const config = configure(options, true)
   return (source) => {
     checkSource(source)
-    return new ParallelIterator<T, Settled<T, Awaited<R>>>(fn, config, source)
+    return new ParallelIterator<T, Settled<T, Awaited<R>>>(fn, config, source as Source<T>)
   }
 }
 

@@ -1476,7 +1476,7 @@ describe('items that are promises', () => {
     const fn = vi.fn((x: number) => x)
     const it = parallelMap(fn)([Promise.resolve(1), new Promise<number>(() => {})])
     await expect(it.next()).resolves.toEqual({ done: false, value: 1 })
-    await expect(it.return()).resolves.toEqual({ done: true, value: undefined })
+    await expect(it.return!()).resolves.toEqual({ done: true, value: undefined })
     expect(fn).toHaveBeenCalledTimes(1)
   })
 
