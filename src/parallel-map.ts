@@ -145,6 +145,9 @@ const ACTIVE = 1
 /** Finished, failed, returned or aborted: `next()` answers without doing work. */
 const CLOSED = 2
 
+/** Microtask turns an abort waits for the aborted calls before rejecting the pending `next()`. */
+const ABORT_GRACE_TURNS = 32
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 /** `#take()` answers: nothing to hand out yet, or reject with `#thrown`. */
 const NOT_READY: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
@@ -639,8 +642,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   // ---- closing -------------------------------------------------------------------------------
 
   /**
-   * Stops everything: parked `next()` calls resolve done (or reject with an abort reason), running
-   * tasks are aborted with `reason`, the source is closed, and the returned promise settles once
+   * Stops everything: running tasks are aborted with `reason`, the source is closed, parked `next()`
+   * calls resolve done (or reject with the abort reason), and the returned promise settles once
    * every task has settled. It never rejects, so that nobody awaiting it can miss an error.
    */
   async #close(reason: unknown, abort: { reason: unknown } | undefined): Promise<void> {
@@ -648,14 +651,20 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     this.#phase = CLOSED
     this.#source = undefined
     if (abort) this.#abortReason = abort
-    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
-      if (abort) waiter.reject(abort.reason)
-      else waiter.resolve(DONE)
-    }
     this.#detach()
     if (wasIdle) return
     for (let task = this.#runningHead; task; task = task.next) this.#abortTask(task, reason)
     const closingSource = this.#closeSource()
+    if (abort) {
+      // Guarantee 6 rejects a pending next() at once; guarantee 5 wants the loop to exit after the
+      // aborted calls have settled. Calls that honour their signal settle within a few microtask
+      // turns, so wait that long (never a timer, never a macrotask) before answering.
+      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running > 0; turn++) await undefined
+    }
+    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
+      if (abort) waiter.reject(abort.reason)
+      else waiter.resolve(DONE)
+    }
     if (this.#running > 0) {
       this.#idle = deferred()
       await this.#idle.promise

@@ -782,6 +782,36 @@ describe('6. options.signal', () => {
     expect(await rejection(iterator.next())).toBe(reason)
   })
 
+  it('lets calls that honour the signal settle before the loop exits (guarantee 5 under abort)', async () => {
+    const controller = new AbortController()
+    let running = 0
+    // A signal-aware wait a few promise layers deep, like fetch or timers/promises.
+    const wait = (signal: AbortSignal) =>
+      new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+        .finally(() => undefined)
+        .then((x) => x)
+    const iterator = parallelMap(
+      async (_: number, { signal }: TaskContext) => {
+        running++
+        try {
+          await wait(signal)
+        } finally {
+          running--
+        }
+      },
+      { concurrency: 3, signal: controller.signal },
+    )(naturals())
+    const reason = new Error('stop')
+    const loop = (async () => {
+      for await (const _ of iterator) expect.unreachable()
+    })()
+    await ticks()
+    expect(running).toBe(3)
+    controller.abort(reason)
+    expect(await rejection(loop)).toBe(reason)
+    expect(running).toBe(0)
+  })
+
   it('rejects at the first next() when the signal is already aborted, without touching the source', async () => {
     const controller = new AbortController()
     const reason = new Error('already')
