@@ -296,7 +296,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     if (this.#filling) return
     this.#filling = true
     try {
-      // Answering a parked next() frees read-ahead room: pull again at once, not at the next call.
+      // Handing results out (or passing failed ones) frees read-ahead room: pull again at once,
+      // not at the next call.
       while (this.#canPull() || (this.#flush() && this.#canPull())) {
         if (this.#syncIterator) {
           let result: IteratorResult<T>
@@ -327,7 +328,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   readonly #onPulled = (result: IteratorResult<T>): void => {
     this.#pulling = false
-    if (this.#phase !== ACTIVE) return
+    // After a failure under 'abort' nothing more starts, not even an item whose pull was under way.
+    if (this.#phase !== ACTIVE || this.#failed) return
     if (result.done) this.#sourceDone = true
     else this.#launch(result.value)
     this.#fill()
@@ -577,18 +579,17 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   // ---- handing out ---------------------------------------------------------------------------
 
-  /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether it answered any. */
+  /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether that freed read-ahead room. */
   #flush(): boolean {
-    let answered = false
+    const handed = this.#handed
     while (this.#waiters.length > 0) {
       const answer = this.#take()
       if (answer === NOT_READY) break
       const waiter = this.#waiters.shift()!
       if (answer === THROW) waiter.reject(this.#thrown)
       else waiter.resolve(answer)
-      answered = true
     }
-    return answered
+    return this.#handed !== handed
   }
 
   /** The next answer for a consumer if one is ready; `NOT_READY` otherwise. */

@@ -105,8 +105,8 @@ export class ProbeSource<T> implements AsyncIterableIterator<T> {
     if (this.pulling > 0) this.overlapped = true
     this.pulling++
     try {
+      // Like an async generator, a pull already under way answers even if return() came meanwhile.
       if (this.gate) await this.gate()
-      if (this.returned) return { done: true, value: undefined }
       const result = this.#iterator.next()
       if (!result.done) this.pulled++
       return result

@@ -500,6 +500,32 @@ describe("onError: 'abort'", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('does not start an item whose pull was pending when the run failed', async () => {
+    for (const ordered of [true, false]) {
+      const gates: (() => void)[] = []
+      const source = new ProbeSource(naturals(), () => new Promise<void>((resolve) => gates.push(resolve)))
+      const tasks = new Tasks<number>()
+      const iterator = parallelMap(tasks.fn, { concurrency: 3, ordered })(source)
+      const first = rejection(iterator.next())
+      for (let i = 0; i < 2; i++) {
+        gates[i]!()
+        await ticks()
+      }
+      expect(tasks.items()).toEqual([0, 1])
+      expect(gates).toHaveLength(3) // the pull of item 2 waits
+      const boom = new Error('boom')
+      tasks.call(0).reject(boom)
+      await ticks()
+      expect(source.returned).toBe(true)
+      // Item 1 ignores its abort, so the run is still winding down when the pull answers.
+      gates[2]!()
+      await ticks()
+      expect(tasks.items()).toEqual([0, 1])
+      tasks.call(1).resolve(1)
+      expect(await first).toBe(boom)
+    }
+  })
+
   it('throws the task error unchanged, whatever it is', async () => {
     for (const thrown of ['a string', 42, undefined, { code: 'E' }]) {
       const iterator = parallelMap(async () => {
@@ -571,6 +597,33 @@ describe("onError: 'continue'", () => {
     expect(await iterator.next()).toEqual({ done: false, value: 2 })
     const error = await rejection(iterator.next())
     expect((error as AggregateError).errors).toEqual([new Error('zero')])
+  })
+
+  it('ordered: failed items at the head free their read-ahead room (no stall)', async () => {
+    for (const concurrency of [1, 2]) {
+      const fn = (x: number) => {
+        if (x < 2 * concurrency) throw new Error(`${x}`)
+        return x
+      }
+      // Default readAhead (2 * concurrency): the first read-ahead window fails entirely.
+      const run = rejection(collect(parallelMap(fn, { concurrency, onError: 'continue' })(range(6))))
+      expect(await isSettled(run)).toBe(true)
+      expect(((await run) as AggregateError).errors).toHaveLength(2 * concurrency)
+    }
+    const failsAtOnce = async (x: number) => {
+      if (x % 2 === 0) throw new Error(`${x}`)
+      return x
+    }
+    const out: number[] = []
+    const run = rejection(
+      (async () => {
+        for await (const x of parallelMap(failsAtOnce, { concurrency: 1, readAhead: 1, onError: 'continue' })(range(6))) {
+          out.push(x)
+        }
+      })(),
+    )
+    expect(await isSettled(run)).toBe(true)
+    expect(out).toEqual([1, 3, 5])
   })
 
   it('ends normally when nothing failed', async () => {
