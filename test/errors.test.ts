@@ -9,6 +9,7 @@ import {
   checkOptions,
   checkSignal,
   checkSource,
+  checkString,
   describe as describeValue,
 } from '../src/errors.js'
 import { parallel, parallelMap, parallelMapSettled, TimeoutError, type ParallelMapOptions } from '../src/index.js'
@@ -265,6 +266,7 @@ describe('the argument checks', () => {
     expect(checkDuration('d', 0.5)).toBe(0.5)
     expect(checkNumber('x', 0, 0)).toBe(0)
     expect(checkBoolean('b', false)).toBe(false)
+    expect(checkString('name', '')).toBe('')
     expect(checkFunction('f', fn)).toBe(fn)
     expect(checkOneOf('mode', 'b', ['a', 'b'])).toBe('b')
     const signal = AbortSignal.abort()
@@ -279,6 +281,8 @@ describe('the argument checks', () => {
     expect(() => checkInteger('size', 0, 1)).toThrow(new RangeError('Expected size to be an integer >= 1, got 0'))
     expect(() => checkInteger('size', Infinity, 1)).toThrow(new RangeError('Expected size to be an integer >= 1, got Infinity'))
     expect(() => checkNumber('wait', -0.5, 0)).toThrow(new RangeError('Expected wait to be a finite number >= 0, got -0.5'))
+    expect(() => checkString('name', 5)).toThrow(new TypeError('Expected name to be a string, got 5'))
+    expect(() => checkString('name', null)).toThrow(new TypeError('Expected name to be a string, got null'))
     expect(() => checkOneOf('onTimeout', 'stop', ['throw', 'end'])).toThrow(
       new TypeError(`Expected onTimeout to be one of 'throw', 'end', got "stop" (string)`),
     )

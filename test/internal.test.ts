@@ -78,6 +78,7 @@ describe('Deque', () => {
           }
           expect(deque.length).toBe(model.length)
           expect(deque.peek()).toBe(model[0])
+          expect(deque.toArray()).toEqual(model)
         }
         expect(drainDeque(deque)).toEqual(model)
       }),

@@ -885,6 +885,36 @@ describe('6. options.signal', () => {
     expect(await rejection(iterator.next())).toBe(reason)
   })
 
+  it('lets calls that honour the signal settle before the loop exits (guarantee 5 under abort)', async () => {
+    const controller = new AbortController()
+    let running = 0
+    // A signal-aware wait a few promise layers deep, like fetch or timers/promises.
+    const wait = (signal: AbortSignal) =>
+      new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+        .finally(() => undefined)
+        .then((x) => x)
+    const iterator = parallelMap(
+      async (_: number, { signal }: TaskContext) => {
+        running++
+        try {
+          await wait(signal)
+        } finally {
+          running--
+        }
+      },
+      { concurrency: 3, signal: controller.signal },
+    )(naturals())
+    const reason = new Error('stop')
+    const loop = (async () => {
+      for await (const _ of iterator) expect.unreachable()
+    })()
+    await ticks()
+    expect(running).toBe(3)
+    controller.abort(reason)
+    expect(await rejection(loop)).toBe(reason)
+    expect(running).toBe(0)
+  })
+
   it('rejects at the first next() when the signal is already aborted, without touching the source', async () => {
     const controller = new AbortController()
     const reason = new Error('already')
@@ -1556,5 +1586,38 @@ describe('parallel (it-parallel drop-in)', () => {
     expect(() => parallel([], { ordered: 'yes' as never })).toThrow(TypeError)
     expect(() => parallel(5 as never)).toThrow(TypeError)
     expect(() => parallel([], null as never)).toThrow(TypeError)
+  })
+})
+
+describe('a source that cannot be opened', () => {
+  it('rejects the first next() with the error and ends, under either policy', async () => {
+    for (const onError of ['abort', 'continue'] as const) {
+      const locked = {
+        [Symbol.asyncIterator](): AsyncIterator<number> {
+          throw new Error('locked')
+        },
+      }
+      const it = parallelMap(async (x: number) => x, { onError })(locked)
+      await expect(it.next()).rejects.toThrow('locked')
+      await expect(it.next()).resolves.toEqual({ done: true, value: undefined })
+    }
+  })
+})
+
+describe('items that are promises', () => {
+  it('return() does not wait for an item promise that never settles: fn never started', async () => {
+    const fn = vi.fn((x: number) => x)
+    const it = parallelMap(fn)([Promise.resolve(1), new Promise<number>(() => {})])
+    await expect(it.next()).resolves.toEqual({ done: false, value: 1 })
+    await expect(it.return!()).resolves.toEqual({ done: true, value: undefined })
+    expect(fn).toHaveBeenCalledTimes(1)
+  })
+
+  it('a sibling failure does not wait for an item promise that never settles', async () => {
+    const it = parallelMap(async (x: number) => {
+      if (x === 1) throw new Error('first fails')
+      return x
+    })([Promise.resolve(1), new Promise<number>(() => {})])
+    await expect(it.next()).rejects.toThrow('first fails')
   })
 })

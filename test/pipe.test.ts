@@ -63,11 +63,13 @@ describe('types', () => {
     })
   })
 
-  it('operators are Operator values, and unwrap promises', () => {
+  it('operators are Operator values that also take promised items, and unwrap promises', () => {
     const op = parallelMap(async (x: number, context: TaskContext) => ({ x, attempt: context.attempt }))
-    expectTypeOf(op).toEqualTypeOf<Operator<number, { x: number; attempt: number }>>()
+    expectTypeOf(op).toExtend<Operator<number, { x: number; attempt: number }>>()
+    expectTypeOf(op).toEqualTypeOf<Operator<number | PromiseLike<number>, { x: number; attempt: number }>>()
     expectTypeOf(op([1])).toEqualTypeOf<AsyncIterableIterator<{ x: number; attempt: number }>>()
-    expectTypeOf(parallelMap((x: number) => Promise.resolve([x]))).toEqualTypeOf<Operator<number, number[]>>()
+    expectTypeOf(op([Promise.resolve(1)])).toEqualTypeOf<AsyncIterableIterator<{ x: number; attempt: number }>>()
+    expectTypeOf(parallelMap((x: number) => Promise.resolve([x]))).toExtend<Operator<number, number[]>>()
   })
 
   it('parallel yields the awaited task results', () => {
