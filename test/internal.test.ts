@@ -1,8 +1,11 @@
 import { ReadableStream } from 'node:stream/web'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { isSettled, ticks } from './helpers.js'
 import { deferred } from '../src/internal/deferred.js'
 import { Deque } from '../src/internal/deque.js'
+import { closeIterator, nextOf, openAsync } from '../src/internal/iterator.js'
+import { DONE, Outbox } from '../src/internal/outbox.js'
 import { isSource, open } from '../src/internal/source.js'
 
 function drainDeque<T>(deque: Deque<T>): T[] {
@@ -188,5 +191,168 @@ describe('isSource', () => {
     [{ next: () => ({ done: true }) }, false],
   ])('%o → %s', (value, expected) => {
     expect(isSource(value)).toBe(expected)
+  })
+})
+
+describe('openAsync', () => {
+  it('adapts a sync iterator like for await: promised items are awaited', async () => {
+    const iterator = openAsync([1, Promise.resolve(2)] as never as number[])
+    expect(await iterator.next()).toEqual({ done: false, value: 1 })
+    expect(await iterator.next()).toEqual({ done: false, value: 2 })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('closes the sync iterator when a promised item rejects, and on return()', async () => {
+    let closed = 0
+    function* items() {
+      try {
+        yield Promise.reject(new Error('bad item'))
+        yield 2
+      } finally {
+        closed++
+      }
+    }
+    await expect(openAsync(items() as never as Iterable<number>).next()).rejects.toThrow('bad item')
+    expect(closed).toBe(1)
+    const early = openAsync(items() as never as Iterable<number>)
+    expect(await early.return!()).toEqual({ done: true, value: undefined })
+    expect(closed).toBe(1) // never started: nothing to close
+    function* plain() {
+      try {
+        yield 1
+        yield 2
+      } finally {
+        closed++
+      }
+    }
+    const started = openAsync(plain())
+    await started.next()
+    await started.return!()
+    expect(closed).toBe(2)
+  })
+
+  it('hands an async iterator through', async () => {
+    async function* items() {
+      yield 'a'
+    }
+    expect(await openAsync(items()).next()).toEqual({ done: false, value: 'a' })
+  })
+})
+
+describe('nextOf', () => {
+  it('turns a synchronous throw of next() into a rejection', async () => {
+    const error = new Error('sync')
+    const iterator = {
+      next(): Promise<IteratorResult<number>> {
+        throw error
+      },
+    }
+    const pulled = nextOf(iterator)
+    expect(pulled).toBeInstanceOf(Promise)
+    await expect(pulled).rejects.toBe(error)
+  })
+})
+
+describe('closeIterator', () => {
+  it('resolves once return() has settled, whether it fulfils or rejects, and never rejects', async () => {
+    const gate = deferred<IteratorResult<number>>()
+    const closing = closeIterator({ next: () => gate.promise, return: () => gate.promise }, false)
+    expect(await isSettled(closing)).toBe(false)
+    gate.reject(new Error('return failed'))
+    await expect(closing).resolves.toBeUndefined()
+  })
+
+  it('resolves at once while a pull is pending, but still calls return()', async () => {
+    let returned = 0
+    const stuck = new Promise<never>(() => {})
+    const closing = closeIterator(
+      {
+        next: () => stuck,
+        return: () => {
+          returned++
+          return stuck
+        },
+      },
+      true,
+    )
+    expect(returned).toBe(1)
+    expect(await isSettled(closing)).toBe(true)
+  })
+
+  it('copes with no return(), and with a return() that throws synchronously', async () => {
+    await expect(closeIterator({ next: () => Promise.resolve(DONE) }, false)).resolves.toBeUndefined()
+    const throwing = {
+      next: () => Promise.resolve(DONE),
+      return(): Promise<IteratorResult<number>> {
+        throw new Error('sync')
+      },
+    }
+    await expect(closeIterator(throwing, false)).resolves.toBeUndefined()
+  })
+})
+
+describe('Outbox', () => {
+  it('answers parked calls in call order', async () => {
+    const outbox = new Outbox<number>()
+    const a = outbox.park()
+    const b = outbox.park()
+    expect(outbox.waiting).toBe(2)
+    outbox.resolve({ done: false, value: 1 })
+    outbox.resolve({ done: false, value: 2 })
+    expect(await a).toEqual({ done: false, value: 1 })
+    expect(await b).toEqual({ done: false, value: 2 })
+    expect(outbox.waiting).toBe(0)
+  })
+
+  it('fail(): the oldest parked call rejects at once, the others end once closing settles', async () => {
+    const outbox = new Outbox<number>()
+    const a = outbox.park()
+    const b = outbox.park()
+    const closing = deferred<void>()
+    const error = new Error('boom')
+    outbox.fail(error, closing.promise)
+    await expect(a).rejects.toBe(error)
+    expect(await isSettled(b)).toBe(false)
+    closing.resolve()
+    expect(await b).toBe(DONE)
+    expect(outbox.closed).toBe(true)
+    expect(await outbox.answerClosed()).toBe(DONE)
+  })
+
+  it('fail() with nobody parked hands the error to the next call, exactly once', async () => {
+    const outbox = new Outbox<number>()
+    const error = new Error('later')
+    outbox.fail(error, Promise.resolve())
+    await expect(outbox.answerClosed()).rejects.toBe(error)
+    expect(await outbox.answerClosed()).toBe(DONE)
+  })
+
+  it('end() answers parked and later calls done once closing settles; endNow() at once, dropping an error', async () => {
+    const outbox = new Outbox<number>()
+    const parked = outbox.park()
+    const closing = deferred<void>()
+    outbox.end(closing.promise)
+    expect(await isSettled(parked)).toBe(false)
+    expect(await isSettled(outbox.answerClosed())).toBe(false)
+    closing.resolve()
+    expect(await parked).toBe(DONE)
+
+    const now = new Outbox<number>()
+    const waiting = now.park()
+    now.endNow(new Promise(() => {}))
+    expect(await isSettled(waiting)).toBe(true)
+
+    const failed = new Outbox<number>()
+    failed.fail(new Error('unwanted'), Promise.resolve())
+    failed.endNow(Promise.resolve())
+    expect(await failed.answerClosed()).toBe(DONE)
+    await ticks()
+  })
+
+  it('ignores fail() and end() once closed', async () => {
+    const outbox = new Outbox<number>()
+    outbox.end(Promise.resolve())
+    outbox.fail(new Error('too late'), Promise.resolve())
+    expect(await outbox.answerClosed()).toBe(DONE)
   })
 })
