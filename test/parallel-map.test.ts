@@ -135,7 +135,7 @@ describe('2. backpressure', () => {
     const source = new ProbeSource(naturals())
     const iterator = parallelMap(double, options)(source)
     const got = await take(iterator, 4)
-    expect(got).toEqual(options.ordered ? [0, 2, 4, 6] : expect.arrayContaining([]))
+    expect(options.ordered ? got : got.sort((a, b) => a - b)).toEqual([0, 2, 4, 6])
     await ticks(10)
     expect(source.pulled - got.length).toBe(options.readAhead)
     await ticks(10)
@@ -983,7 +983,7 @@ describe('7. no unhandled rejections, no timers left', () => {
     }
     // Items that are promises: every one the scheduler took is handled, even after the run failed.
     const items = range(5).map((i) => Promise.reject(new Error(`item ${i}`)))
-    await rejection(collect(parallelMap(double, { concurrency: 5 })(items as never)))
+    await rejection(collect(parallelMap(double, { concurrency: 5 })(items)))
     await ticks(5)
   })
 
@@ -1369,8 +1369,7 @@ describe('9. what fn may do', () => {
   })
 
   it('items that are promises are awaited before fn sees them, like p-map', async () => {
-    // The types do not model this (fn is typed for the items as given), hence the cast.
-    const out = await collect(parallelMap(double)([Promise.resolve(1), 2, Promise.resolve(3)] as never))
+    const out = await collect(parallelMap(double)([Promise.resolve(1), 2, Promise.resolve(3)]))
     expect(out).toEqual([2, 4, 6])
   })
 
