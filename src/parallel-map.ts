@@ -10,6 +10,7 @@ import {
   checkOptions,
   checkSignal,
   checkSource,
+  describe,
   TimeoutError,
 } from './errors.js'
 import { Deque } from './internal/deque.js'
@@ -45,8 +46,7 @@ interface Config {
 function configure(options: unknown, settled: boolean): Config {
   const o = checkOptions<ParallelMapOptions>('options', options)
   const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1, true)
-  const readAhead =
-    o.readAhead === undefined ? 2 * concurrency : checkInteger('readAhead', o.readAhead, concurrency, true)
+  const readAhead = o.readAhead === undefined ? 2 * concurrency : checkReadAhead(o.readAhead, concurrency)
   return {
     concurrency,
     readAhead,
@@ -59,6 +59,15 @@ function configure(options: unknown, settled: boolean): Config {
     total: o.total === undefined ? undefined : checkInteger('total', o.total, 0),
     settled,
   }
+}
+
+function checkReadAhead(value: unknown, concurrency: number): number {
+  if (concurrency !== Infinity) return checkInteger('readAhead', value, concurrency, true)
+  if (value !== Infinity) {
+    const Type = typeof value === 'number' ? RangeError : TypeError
+    throw new Type(`Expected readAhead to be Infinity when concurrency is Infinity, got ${describe(value)}`)
+  }
+  return value
 }
 
 function configureRetry(retry: unknown): Config['retry'] {

@@ -42,6 +42,8 @@ const cases: Case[] = [
   [{ concurrency: 3, readAhead: 2 }, RangeError, 'Expected readAhead to be an integer >= 3 or Infinity, got 2'],
   [{ readAhead: '8' }, TypeError, 'Expected readAhead to be an integer >= 5 or Infinity, got "8" (string)'],
   [{ readAhead: null }, TypeError, 'Expected readAhead to be an integer >= 5 or Infinity, got null'],
+  [{ concurrency: Infinity, readAhead: 1000 }, RangeError, 'Expected readAhead to be Infinity when concurrency is Infinity, got 1000'],
+  [{ concurrency: Infinity, readAhead: '1' }, TypeError, 'Expected readAhead to be Infinity when concurrency is Infinity, got "1" (string)'],
   // signal: an AbortSignal
   [{ signal: {} }, TypeError, 'Expected signal to be an AbortSignal, got an object'],
   [{ signal: 'abort' }, TypeError, 'Expected signal to be an AbortSignal, got "abort" (string)'],

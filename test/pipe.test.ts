@@ -91,3 +91,11 @@ describe('types', () => {
     return Promise.all([done, chained])
   })
 })
+
+describe('pipe rejects mismatched stages at compile time', () => {
+  it('does not accept a stage whose input is not the previous output', () => {
+    // @ts-expect-error -- a parallelMap over strings cannot follow a source of numbers
+    const mismatched = () => pipe([1], parallelMap((s: string) => s.length), collect)
+    expect(typeof mismatched).toBe('function')
+  })
+})
