@@ -42,7 +42,11 @@ async function bench(workload: Workload): Promise<string[][]> {
       if (round >= workload.warmups) entry.samples.push(sample)
     }
   }
-  const ours = median(entries.find((entry) => entry.adapter.name === OURS)!.samples.map((s) => s.ms))
+  const ours = entries.find((entry) => entry.adapter.name === OURS)!.samples
+  // Ratios pair the two runs of the same round, which ran seconds apart at most: a slow spell on
+  // the shared machine then shifts both sides instead of one.
+  const ratio = (top: readonly Sample[], bottom: readonly Sample[]) =>
+    median(top.map((sample, round) => sample.ms / bottom[round]!.ms)).toFixed(2)
   return entries.map(({ adapter, runner, samples }) => {
     if (typeof runner === 'string') return [adapter.name, 'n/a', '', '', runner, '']
     const times = samples.map((sample) => sample.ms)
@@ -53,7 +57,7 @@ async function bench(workload: Workload): Promise<string[][]> {
       ms.toFixed(1),
       Math.round((ms * 1e6) / workload.items).toLocaleString('en-US'),
       `${Math.min(...times).toFixed(1)}–${Math.max(...times).toFixed(1)}`,
-      adapter.name === OURS ? '1' : adapter.baseline ? `ours = ${(ours / ms).toFixed(2)}× this` : `${(ms / ours).toFixed(2)}×`,
+      adapter.name === OURS ? '1' : adapter.baseline ? `ours = ${ratio(ours, samples)}× this` : `${ratio(samples, ours)}×`,
       workload.trivial ? '' : `${Math.max(...peaks)} / ${workload.concurrency}`,
     ]
   })
@@ -90,8 +94,8 @@ const legend = [
   collectGarbage ? 'A full garbage collection ran before every timed run (`--gc`).' : 'No forced garbage collection.',
   '',
   'Median of the timed runs after warm-up; range is the fastest and slowest timed run.',
-  '"vs foreach-parallel" is the library\'s median ÷ foreach-parallel\'s (above 1: slower than foreach-parallel);',
-  'on the baseline row it is foreach-parallel\'s median ÷ the baseline\'s.',
+  '"vs foreach-parallel" is the library\'s time ÷ foreach-parallel\'s in the same round, median over the rounds',
+  '(above 1: slower than foreach-parallel); on the baseline row it is foreach-parallel\'s time ÷ the baseline\'s.',
   '"peak in flight" is the most `fn` calls seen running at once, against the concurrency asked for.',
 ].join('\n')
 await writeFile(RESULTS, `${sections.join('\n')}\n${legend}\n`)
