@@ -108,24 +108,35 @@ class Context implements TaskContext {
   }
 }
 
-/** An item from the moment it is pulled until it is handed out or dropped. */
-class Task<T> {
+/**
+ * An item from the moment it is pulled until it is handed out or dropped. It is also the context
+ * of its first attempt, so that the common case allocates one object per item; a retry gets a
+ * fresh {@link Context}.
+ */
+class Task<T> extends Context {
+  item: T
   state = RUNNING
-  value: unknown
-  attempt = 1
+  value: unknown = undefined
+  /** The current attempt's context; `undefined` once the task has settled. */
   context: Context | undefined
   /** Set when the run aborted this task: its outcome is no longer wanted. */
   abortedByRun = false
+  /** Attempts started so far. */
+  attempts = 1
   startedAt = 0
   startedTime = 0
-  /** Links in the list of running tasks. */
-  prev: Task<T> | undefined
-  next: Task<T> | undefined
+  /** The item is a promise, not settled yet: `fn` has not been called. */
+  waitingForItem = false
+  /** Whether the task is in the list of running tasks: only while it waits for a promise. */
+  linked = false
+  prev: Task<T> | undefined = undefined
+  next: Task<T> | undefined = undefined
 
-  constructor(
-    public item: T,
-    readonly index: number,
-  ) {}
+  constructor(item: T, index: number) {
+    super(index, 1)
+    this.item = item
+    this.context = this
+  }
 }
 
 /** Created, `next()` not called yet: the source is untouched. */
@@ -134,19 +145,13 @@ const ACTIVE = 1
 /** Finished, failed, returned or aborted: `next()` answers without doing work. */
 const CLOSED = 2
 
+/** Microtask turns an abort waits for the aborted calls before rejecting the pending `next()`. */
+const ABORT_GRACE_TURNS = 32
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
-const NOT_READY = Symbol('not ready')
-
-/** An answer that rejects: kept as a value until it is handed to a caller. */
-class Thrown {
-  constructor(readonly error: unknown) {}
-}
-
-type Answer<R> = IteratorResult<R> | Thrown | typeof NOT_READY
-
-function settle<R>(answer: IteratorResult<R> | Thrown): Promise<IteratorResult<R>> {
-  return answer instanceof Thrown ? Promise.reject(answer.error) : Promise.resolve(answer)
-}
+/** `#take()` answers: nothing to hand out yet, or reject with `#thrown`. */
+const NOT_READY: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+const THROW: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -168,6 +173,9 @@ function abortError(message: string): Error {
 class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   readonly #fn: Mapper<T, unknown>
   readonly #config: Config
+  readonly #ordered: boolean
+  readonly #concurrency: number
+  readonly #readAhead: number
   #source: Source<T> | undefined
   #phase = IDLE
 
@@ -195,6 +203,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   /** Under `'continue'`: the failed tasks, and an error of the source to throw as is at the end. */
   #failures: Task<T>[] = []
   #sourceError: { error: unknown } | undefined
+  /** The error of the answer `THROW`. */
+  #thrown: unknown
 
   #progress: ProgressCounter | undefined
   #idle: Deferred<void> | undefined
@@ -206,6 +216,9 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   constructor(fn: Mapper<T, unknown>, config: Config, source: Source<T>) {
     this.#fn = fn
     this.#config = config
+    this.#ordered = config.ordered
+    this.#concurrency = config.concurrency
+    this.#readAhead = config.readAhead
     this.#source = source
   }
 
@@ -219,7 +232,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       const answer = this.#take()
       if (answer !== NOT_READY) {
         this.#fill()
-        return settle(answer)
+        return answer === THROW ? Promise.reject(this.#thrown) : Promise.resolve(answer)
       }
     }
     const waiter = deferred<IteratorResult<R>>()
@@ -247,16 +260,22 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       return
     }
     this.#phase = ACTIVE
-    const opened = open(this.#source!)
-    this.#source = undefined
-    if (opened.sync) this.#syncIterator = opened.iterator
-    else this.#asyncIterator = opened.iterator
     if (onProgress) this.#progress = new ProgressCounter(total)
     if (signal) {
       this.#onAbort = () => {
         this.#closing = this.#close(signal.reason, { reason: signal.reason })
       }
       signal.addEventListener('abort', this.#onAbort, { once: true })
+    }
+    const source = this.#source!
+    this.#source = undefined
+    try {
+      const opened = open(source)
+      if (opened.sync) this.#syncIterator = opened.iterator
+      else this.#asyncIterator = opened.iterator
+    } catch (error) {
+      // A source that cannot be opened (a locked stream, say) fails like a source error.
+      this.#sourceFailed(error)
     }
   }
 
@@ -268,8 +287,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       !this.#pulling &&
       !this.#sourceDone &&
       !this.#failed &&
-      this.#running < this.#config.concurrency &&
-      this.#pulled - this.#handed < this.#config.readAhead
+      this.#running < this.#concurrency &&
+      this.#pulled - this.#handed < this.#readAhead
     )
   }
 
@@ -277,7 +296,9 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     if (this.#filling) return
     this.#filling = true
     try {
-      while (this.#canPull()) {
+      // Handing results out (or passing failed ones) frees read-ahead room: pull again at once,
+      // not at the next call.
+      while (this.#canPull() || (this.#flush() && this.#canPull())) {
         if (this.#syncIterator) {
           let result: IteratorResult<T>
           try {
@@ -307,7 +328,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   readonly #onPulled = (result: IteratorResult<T>): void => {
     this.#pulling = false
-    if (this.#phase !== ACTIVE) return
+    // After a failure under 'abort' nothing more starts, not even an item whose pull was under way.
+    if (this.#phase !== ACTIVE || this.#failed) return
     if (result.done) this.#sourceDone = true
     else this.#launch(result.value)
     this.#fill()
@@ -338,12 +360,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #launch(item: T): void {
     const task = new Task(item, this.#pulled++)
     this.#running++
-    if (this.#runningHead) {
-      task.next = this.#runningHead
-      this.#runningHead.prev = task
-    }
-    this.#runningHead = task
-    if (this.#config.ordered) this.#buffer.push(task)
+    if (this.#ordered) this.#buffer.push(task)
     if (this.#config.settled) {
       task.startedAt = Date.now()
       task.startedTime = performance.now()
@@ -354,12 +371,20 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     }
     if (isThenable(item)) {
       // Like p-map and `for await`, an item that is a promise is awaited before `fn` sees it.
+      this.#link(task)
+      task.waitingForItem = true
       Promise.resolve(item).then(
         (value) => {
+          if (!task.waitingForItem) return
+          task.waitingForItem = false
           task.item = value as T
           this.#attempt(task)
         },
-        (error: unknown) => this.#settle(task, FAILED, error),
+        (error: unknown) => {
+          if (!task.waitingForItem) return
+          task.waitingForItem = false
+          this.#settle(task, FAILED, error)
+        },
       )
     } else {
       this.#attempt(task)
@@ -371,8 +396,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       this.#settle(task, DROPPED, undefined)
       return
     }
-    const context = new Context(task.index, task.attempt)
-    task.context = context
+    const context = task.context!
+    task.attempts = context.attempt
     let result: unknown
     try {
       result = this.#fn(task.item, context)
@@ -384,6 +409,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       this.#settle(task, FULFILLED, result)
       return
     }
+    if (!task.linked) this.#link(task)
     const timeout = this.#config.timeout
     const settling =
       timeout === undefined
@@ -407,14 +433,14 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #attemptFailed(task: Task<T>, context: Context, error: unknown): void {
     if (task.context !== context) return
     const retry = this.#config.retry
-    if (retry === undefined || task.abortedByRun || task.attempt > retry.retries) {
+    if (retry === undefined || task.abortedByRun || context.attempt > retry.retries) {
       this.#settle(task, FAILED, error)
       return
     }
     if (retry.shouldRetry !== undefined) {
       let again: boolean
       try {
-        again = retry.shouldRetry(error, task.attempt)
+        again = retry.shouldRetry(error, context.attempt)
       } catch (thrown) {
         this.#settle(task, FAILED, thrown)
         return
@@ -424,11 +450,11 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
         return
       }
     }
-    const wait = Math.min(retry.maxDelay, retry.minDelay * retry.factor ** (task.attempt - 1))
-    task.attempt++
+    const wait = Math.min(retry.maxDelay, retry.minDelay * retry.factor ** (context.attempt - 1))
     // The next attempt's context exists during the backoff so that aborting the task ends the wait.
-    const next = new Context(task.index, task.attempt)
+    const next = new Context(task.index, context.attempt + 1)
     task.context = next
+    if (!task.linked) this.#link(task)
     delay(next.signal, wait).then(
       () => {
         if (task.context === next) this.#attempt(task)
@@ -439,14 +465,27 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     )
   }
 
+  #link(task: Task<T>): void {
+    task.linked = true
+    const head = this.#runningHead
+    if (head) {
+      task.next = head
+      head.prev = task
+    }
+    this.#runningHead = task
+  }
+
   /** A task's final outcome: frees its slot, then applies the error policy and hands results on. */
   #settle(task: Task<T>, outcome: number, value: unknown): void {
     task.context = undefined
     this.#running--
-    if (task.prev) task.prev.next = task.next
-    else this.#runningHead = task.next
-    if (task.next) task.next.prev = task.prev
-    task.prev = task.next = undefined
+    if (task.linked) {
+      if (task.prev) task.prev.next = task.next
+      else this.#runningHead = task.next
+      if (task.next) task.next.prev = task.prev
+      task.prev = task.next = undefined
+      task.linked = false
+    }
 
     const progress = this.#progress
     if (progress) {
@@ -473,9 +512,9 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     } else {
       task.state = FULFILLED
       task.value = value
-      if (!this.#config.ordered) this.#buffer.push(task)
+      if (!this.#ordered) this.#buffer.push(task)
     }
-    if (!this.#config.ordered && task.state === DROPPED) this.#handed++
+    if (!this.#ordered && task.state === DROPPED) this.#handed++
 
     if (progress) this.#report()
     if (this.#running === 0 && this.#idle) this.#idle.resolve()
@@ -486,7 +525,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     const base = {
       item: task.item,
       index: task.index,
-      attempts: task.attempt,
+      attempts: task.attempts,
       startedAt: task.startedAt,
       duration: performance.now() - task.startedTime,
     }
@@ -501,7 +540,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
    * all of them, and the results not handed out yet are dropped.
    */
   #fail(index: number, error: unknown): void {
-    const ordered = this.#config.ordered
+    const ordered = this.#ordered
     if (this.#failed && (!ordered || index >= this.#failIndex)) return
     this.#failed = true
     this.#failIndex = ordered ? index : -1
@@ -520,6 +559,12 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #abortTask(task: Task<T>, reason: unknown): void {
     task.abortedByRun = true
     task.context?.abort(reason)
+    if (task.waitingForItem) {
+      // `fn` never started: nothing to wait for but a promise that may never settle. Dropped in a
+      // microtask so that the caller's walk over the running list is not disturbed.
+      task.waitingForItem = false
+      queueMicrotask(() => this.#settle(task, DROPPED, undefined))
+    }
   }
 
   #report(): void {
@@ -534,22 +579,24 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   // ---- handing out ---------------------------------------------------------------------------
 
-  /** Answers parked `next()` calls, in call order, with whatever is ready. */
-  #flush(): void {
+  /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether that freed read-ahead room. */
+  #flush(): boolean {
+    const handed = this.#handed
     while (this.#waiters.length > 0) {
       const answer = this.#take()
-      if (answer === NOT_READY) return
+      if (answer === NOT_READY) break
       const waiter = this.#waiters.shift()!
-      if (answer instanceof Thrown) waiter.reject(answer.error)
+      if (answer === THROW) waiter.reject(this.#thrown)
       else waiter.resolve(answer)
     }
+    return this.#handed !== handed
   }
 
   /** The next answer for a consumer if one is ready; `NOT_READY` otherwise. */
-  #take(): Answer<R> {
-    if (this.#phase !== ACTIVE) return this.#abortReason ? new Thrown(this.#abortReason.reason) : DONE
+  #take(): IteratorResult<R> {
+    if (this.#phase !== ACTIVE) return this.#abortReason ? this.#throw(this.#abortReason.reason) : DONE
     const buffer = this.#buffer
-    if (this.#config.ordered) {
+    if (this.#ordered) {
       for (let head = buffer.peek(); head !== undefined; head = buffer.peek()) {
         if (head.index >= this.#failIndex) break
         if (head.state === RUNNING) return NOT_READY
@@ -562,23 +609,28 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       this.#handed++
       return { done: false, value: task.value as R }
     }
-    if (this.#failed) return this.#running === 0 ? this.#end(new Thrown(this.#failure)) : NOT_READY
+    if (this.#failed) return this.#running === 0 ? this.#end(this.#throw(this.#failure)) : NOT_READY
     if (!this.#sourceDone || this.#running > 0) return NOT_READY
-    if (this.#sourceError) return this.#end(new Thrown(this.#sourceError.error))
+    if (this.#sourceError) return this.#end(this.#throw(this.#sourceError.error))
     if (this.#failures.length > 0) {
       const errors = this.#failures.sort((a, b) => a.index - b.index).map((task) => task.value)
-      return this.#end(new Thrown(new AggregateError(errors, `${errors.length} of ${this.#pulled} items failed`)))
+      return this.#end(this.#throw(new AggregateError(errors, `${errors.length} of ${this.#pulled} items failed`)))
     }
     return this.#end(DONE)
   }
 
   /** Ends a run that has nothing left running: this answer is the last, later calls get done. */
-  #end(answer: IteratorResult<R> | Thrown): IteratorResult<R> | Thrown {
+  #end(answer: IteratorResult<R>): IteratorResult<R> {
     this.#phase = CLOSED
     this.#detach()
     this.#closeSource()
     if (this.#progress) this.#report()
     return answer
+  }
+
+  #throw(error: unknown): IteratorResult<R> {
+    this.#thrown = error
+    return THROW
   }
 
   #detach(): void {
@@ -591,8 +643,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   // ---- closing -------------------------------------------------------------------------------
 
   /**
-   * Stops everything: parked `next()` calls resolve done (or reject with an abort reason), running
-   * tasks are aborted with `reason`, the source is closed, and the returned promise settles once
+   * Stops everything: running tasks are aborted with `reason`, the source is closed, parked `next()`
+   * calls resolve done (or reject with the abort reason), and the returned promise settles once
    * every task has settled. It never rejects, so that nobody awaiting it can miss an error.
    */
   async #close(reason: unknown, abort: { reason: unknown } | undefined): Promise<void> {
@@ -600,14 +652,20 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     this.#phase = CLOSED
     this.#source = undefined
     if (abort) this.#abortReason = abort
-    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
-      if (abort) waiter.reject(abort.reason)
-      else waiter.resolve(DONE)
-    }
     this.#detach()
     if (wasIdle) return
     for (let task = this.#runningHead; task; task = task.next) this.#abortTask(task, reason)
     const closingSource = this.#closeSource()
+    if (abort) {
+      // Guarantee 6 rejects a pending next() at once; guarantee 5 wants the loop to exit after the
+      // aborted calls have settled. Calls that honour their signal settle within a few microtask
+      // turns, so wait that long (never a timer, never a macrotask) before answering.
+      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running > 0; turn++) await undefined
+    }
+    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
+      if (abort) waiter.reject(abort.reason)
+      else waiter.resolve(DONE)
+    }
     if (this.#running > 0) {
       this.#idle = deferred()
       await this.#idle.promise
@@ -661,12 +719,12 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
  * }
  * ```
  */
-export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions): Operator<T, Awaited<R>> {
+export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions): Operator<T | PromiseLike<T>, Awaited<R>> {
   checkFunction('fn', fn)
   const config = configure(options, false)
   return (source) => {
     checkSource(source)
-    return new ParallelIterator<T, Awaited<R>>(fn, config, source)
+    return new ParallelIterator<T, Awaited<R>>(fn, config, source as Source<T>)
   }
 }
 
@@ -678,12 +736,12 @@ export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions
 export function parallelMapSettled<T, R>(
   fn: Mapper<T, R>,
   options?: ParallelMapOptions,
-): Operator<T, Settled<T, Awaited<R>>> {
+): Operator<T | PromiseLike<T>, Settled<T, Awaited<R>>> {
   checkFunction('fn', fn)
   const config = configure(options, true)
   return (source) => {
     checkSource(source)
-    return new ParallelIterator<T, Settled<T, Awaited<R>>>(fn, config, source)
+    return new ParallelIterator<T, Settled<T, Awaited<R>>>(fn, config, source as Source<T>)
   }
 }
 
