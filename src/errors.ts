@@ -60,6 +60,11 @@ export function checkBoolean(name: string, value: unknown): boolean {
   return value
 }
 
+export function checkString(name: string, value: unknown): string {
+  if (typeof value !== 'string') fail(name, 'a string', value, TypeError)
+  return value
+}
+
 export function checkFunction<F = (...args: never[]) => unknown>(name: string, value: unknown): F {
   if (typeof value !== 'function') fail(name, 'a function', value, TypeError)
   return value as F
@@ -96,6 +101,6 @@ export function checkOptions<O extends object>(name: string, value: unknown): Pa
  * An iterable or async iterable (arrays, generators, Node `Readable`, web `ReadableStream`). A string
  * is refused: iterating it character by character is never what a pipeline of items meant.
  */
-export function checkSource(value: unknown): void {
-  if (!isSource(value)) fail('source', 'an iterable or async iterable (not a string)', value, TypeError)
+export function checkSource(value: unknown, name = 'source'): void {
+  if (!isSource(value)) fail(name, 'an iterable or async iterable (not a string)', value, TypeError)
 }

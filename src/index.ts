@@ -1,4 +1,8 @@
 export { TimeoutError } from './errors.js'
+export { Job, startJob } from './jobs/job.js'
+export type { JobContext, JobOptions, JobSource, JobState, ReceiveOptions } from './jobs/job.js'
+export type { WaitOptions } from './jobs/until-finished.js'
+export { waitAll, waitAny } from './jobs/wait.js'
 export { parallel, parallelMap, parallelMapSettled } from './parallel-map.js'
 export type { ParallelOptions, ParallelTask } from './parallel-map.js'
 export { pipe } from './pipe.js'
@@ -17,3 +21,11 @@ export type {
   Source,
   TaskContext,
 } from './types.js'
+export { batch } from './operators/batch.js'
+export type { BatchOptions } from './operators/batch.js'
+export { merge } from './operators/merge.js'
+export { drop, slice, take } from './operators/slice.js'
+export { throttle } from './operators/throttle.js'
+export type { ThrottleOptions } from './operators/throttle.js'
+export { timeout } from './operators/timeout.js'
+export type { TimeoutOptions } from './operators/timeout.js'

@@ -51,5 +51,17 @@ export const pipe: {
     s6: Stage<F, G>,
     s7: Stage<G, H>,
   ): H
-  (source: unknown, ...stages: Stage<any, any>[]): unknown
+  /** Eight stages or more: typed loosely, like it-pipe's longest overloads. */
+  (
+    source: unknown,
+    s1: Stage<any, any>,
+    s2: Stage<any, any>,
+    s3: Stage<any, any>,
+    s4: Stage<any, any>,
+    s5: Stage<any, any>,
+    s6: Stage<any, any>,
+    s7: Stage<any, any>,
+    s8: Stage<any, any>,
+    ...stages: Stage<any, any>[]
+  ): unknown
 } = itPipe as never

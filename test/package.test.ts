@@ -46,7 +46,12 @@ describe('package', () => {
 
   it('exports the names the contract lists', async () => {
     const api = await import(resolve(root, pkg.exports['.'].default))
-    for (const name of ['parallelMap', 'parallelMapSettled', 'parallel', 'pipe', 'collect', 'drain', 'TimeoutError']) {
+    const names = [
+      ...['parallelMap', 'parallelMapSettled', 'parallel', 'pipe', 'collect', 'drain', 'TimeoutError'],
+      ...['throttle', 'timeout', 'slice', 'take', 'drop', 'batch', 'merge'],
+      ...['startJob', 'waitAll', 'waitAny', 'Job'],
+    ]
+    for (const name of names) {
       expect(typeof api[name], name).toBe('function')
     }
   })

@@ -32,6 +32,13 @@ export class Deque<T> {
     return item
   }
 
+  /** The items, oldest first, in a new array; the deque is left as it is. */
+  toArray(): T[] {
+    const items = new Array<T>(this.#length)
+    for (let i = 0; i < this.#length; i++) items[i] = this.#items[(this.#head + i) & (this.#items.length - 1)] as T
+    return items
+  }
+
   clear(): void {
     this.#items = new Array(16)
     this.#head = 0

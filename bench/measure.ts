@@ -1,0 +1,50 @@
+import type { Run } from './adapters.js'
+import { Probe, type Workload } from './workloads.js'
+
+/** One timed run. */
+export interface Sample {
+  readonly ms: number
+  /** Most `fn` calls seen in flight at once; not measured on trivial workloads. */
+  readonly peak: number | undefined
+}
+
+/**
+ * Runs one library once over the workload and times it, from creating the iterable to its last
+ * result; `collectGarbage`, when given, runs just before the clock starts. The output is checked
+ * afterwards: a wrong or missing result throws.
+ */
+export async function measure(
+  library: string,
+  run: Run,
+  workload: Workload,
+  collectGarbage: (() => void) | undefined,
+): Promise<Sample> {
+  const items = Array.from({ length: workload.items }, (_, i) => i)
+  const probe = workload.trivial ? undefined : new Probe()
+  const fn = workload.fn(probe)
+  collectGarbage?.()
+  const start = performance.now()
+  const output: number[] = []
+  for await (const value of run(items, fn, workload.concurrency)) output.push(value)
+  const ms = performance.now() - start
+  check(library, workload, output)
+  return { ms, peak: probe?.peak }
+}
+
+/** Ordered: exactly `1 … items`. As-completed: the same numbers in any order. */
+function check(library: string, workload: Workload, output: number[]): void {
+  const got = workload.ordered ? output : output.toSorted((a, b) => a - b)
+  const wrong = got.findIndex((value, i) => value !== i + 1)
+  if (got.length === workload.items && wrong === -1) return
+  const at = wrong === -1 ? got.length : wrong
+  throw new Error(
+    `${library} gave a wrong result on "${workload.name}": ${got.length} of ${workload.items} values, ` +
+      `${workload.ordered ? '' : 'sorted, '}position ${at} holds ${got[at]}, expected ${at + 1}`,
+  )
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = values.toSorted((a, b) => a - b)
+  const middle = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}

@@ -1,0 +1,189 @@
+/**
+ * The seed's two network recipes against a local fleet of 100 simulated servers:
+ *
+ * 1. "Performance Comparison Example": GET every server one at a time, then 10 at a time, each
+ *    request with its own timeout, and print both times and the speed-up.
+ * 2. "Server Health Check": check every server with `parallelMapSettled` and write one CSV row per
+ *    server (`Export-Csv "server-health-….csv"`).
+ *
+ * Run: `npm run demo` (or `node --import tsx examples/demo.ts --servers 30 --time-scale 0.1 --out DIR`).
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { collect, drain, parallelMap, parallelMapSettled, pipe, TimeoutError, type Progress, type Settled } from '../src/index.js'
+import { toCsv } from './csv.js'
+import { progressView } from './progress.js'
+import { startServer, type Host } from './server.js'
+import { formatTable } from './table.js'
+
+export interface DemoOptions {
+  /** How many simulated servers. Default `100`. */
+  readonly servers?: number
+  /** Multiplies every latency and timeout (`0.1` runs ten times faster). Default `1`. */
+  readonly timeScale?: number
+  /** Where the health report goes. Default `./demo-output`. */
+  readonly outDir?: string
+  /** Where the text goes. Default `console.log`. */
+  readonly log?: (line: string) => void
+}
+
+export interface DemoResult {
+  readonly sequentialMs: number
+  readonly parallelMs: number
+  readonly reportPath: string
+  readonly statuses: Readonly<Record<HealthStatus, number>>
+}
+
+/** A non-2xx answer: the server is up but the request failed. */
+class HttpError extends Error {
+  override readonly name = 'HttpError'
+}
+
+type HealthStatus = 'Success' | 'Failed' | 'TimedOut' | 'Unreachable'
+
+/** The seed's `Invoke-RestMethod`: one server's OS version, cancelled when `signal` aborts. */
+async function getOsVersion(host: Host, signal: AbortSignal): Promise<string> {
+  const response = await fetch(host.url, { signal })
+  if (!response.ok) throw new HttpError(`HTTP ${response.status} ${response.statusText}`)
+  const body = (await response.json()) as { version: string }
+  return body.version
+}
+
+/**
+ * Fetches every server `concurrency` at a time, ignoring failures like the seed's
+ * `-ErrorAction SilentlyContinue`: `onError: 'continue'` processes every item and throws the
+ * failures at the end as one AggregateError, which is counted and dropped here. `ordered: false`
+ * hands results out as they complete, as ForEach-Object -Parallel does: in input order, one slow
+ * server would hold back the results behind it until the read-ahead bound stops the pulling.
+ */
+async function fetchAll(hosts: readonly Host[], concurrency: number, timeout: number, title: string) {
+  const started = performance.now()
+  let failed = 0
+  try {
+    await withProgress(title, hosts.length, (onProgress) =>
+      pipe(
+        hosts,
+        parallelMap((host, { signal }) => getOsVersion(host, signal), {
+          concurrency,
+          ordered: false,
+          timeout,
+          onError: 'continue',
+          onProgress,
+          total: hosts.length,
+        }),
+        drain,
+      ),
+    )
+  } catch (error) {
+    if (!(error instanceof AggregateError)) throw error
+    failed = error.errors.length
+  }
+  return { ms: performance.now() - started, failed }
+}
+
+/** Runs `work` with a progress view on stderr, and ends the view however `work` ends. */
+async function withProgress<T>(title: string, total: number, work: (onProgress: (p: Progress) => void) => Promise<T>) {
+  const view = progressView(title, total)
+  try {
+    return await work(view.update)
+  } finally {
+    view.stop()
+  }
+}
+
+function healthStatus(record: Settled<Host, string>): HealthStatus {
+  if (record.status === 'fulfilled') return 'Success'
+  if (record.reason instanceof TimeoutError) return 'TimedOut'
+  // fetch rejects with a TypeError ("fetch failed") when it cannot connect at all.
+  return record.reason instanceof HttpError ? 'Failed' : 'Unreachable'
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`
+}
+
+/** `yyyyMMdd-HHmmss`, the seed's `Get-Date -Format 'yyyyMMdd-HHmm'` plus seconds. */
+function stamp(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+}
+
+/** Runs both recipes against a fresh local fleet and shuts it down, even on failure. */
+export async function main(options: DemoOptions = {}): Promise<DemoResult> {
+  const log = options.log ?? console.log
+  const scale = options.timeScale ?? 1
+  const timeout = 1500 * scale
+  const fleet = await startServer({ count: options.servers ?? 100, timeScale: scale })
+  try {
+    const { hosts } = fleet
+    const count = (behaviour: Host['behaviour']) => hosts.filter((host) => host.behaviour === behaviour).length
+    log(`A fleet of ${hosts.length} simulated servers at ${fleet.origin}:`)
+    log(
+      `${count('fast')} answer in 20-300 ms, ${count('slow')} take 1-2 s, ${count('error')} answer 500, ` +
+        `${count('hang')} never answer.`,
+    )
+
+    log(`\n1. Performance comparison: GET every server, ${timeout} ms timeout per request`)
+    const sequential = await fetchAll(hosts, 1, timeout, 'sequential')
+    log(`   Sequential (concurrency 1):  ${seconds(sequential.ms).padStart(8)}  (${sequential.failed} failed)`)
+    const parallel = await fetchAll(hosts, 10, timeout, 'parallel')
+    log(`   Parallel (concurrency 10):   ${seconds(parallel.ms).padStart(8)}  (${parallel.failed} failed)`)
+    log(`   Speed-up: ${(sequential.ms / parallel.ms).toFixed(2)}x`)
+
+    log(`\n2. Server health check: parallelMapSettled, concurrency 20, ${timeout} ms timeout`)
+    const records = await withProgress('health', hosts.length, (onProgress) =>
+      pipe(
+        hosts,
+        parallelMapSettled((host, { signal }) => getOsVersion(host, signal), {
+          concurrency: 20,
+          ordered: false,
+          timeout,
+          onProgress,
+          total: hosts.length,
+        }),
+        collect,
+      ),
+    )
+    records.sort((a, b) => a.index - b.index)
+    const rows = records.map((record) => ({
+      name: record.item.name,
+      status: healthStatus(record),
+      error: record.status === 'rejected' ? String((record.reason as Error).message ?? record.reason) : '',
+      duration: Math.round(record.duration),
+      timestamp: new Date(record.startedAt).toISOString(),
+    }))
+    const statuses: Record<HealthStatus, number> = { Success: 0, Failed: 0, TimedOut: 0, Unreachable: 0 }
+    for (const row of rows) statuses[row.status]++
+    const outDir = resolve(options.outDir ?? 'demo-output')
+    await mkdir(outDir, { recursive: true })
+    const reportPath = resolve(outDir, `server-health-${stamp(new Date())}.csv`)
+    await writeFile(reportPath, toCsv(rows))
+    log(formatTable(Object.entries(statuses).map(([status, servers]) => ({ status, servers }))))
+    log(formatTable(rows.filter((row) => row.status !== 'Success')))
+    log(`   Report (${rows.length} rows): ${reportPath}`)
+
+    log(
+      `\nThe fleet answered ${fleet.stats.answered} requests; ${fleet.stats.dropped} were dropped by the client ` +
+        'when their timeout aborted the fetch (context.signal reached the work).',
+    )
+    return { sequentialMs: sequential.ms, parallelMs: parallel.ms, reportPath, statuses }
+  } finally {
+    await fleet.close()
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: {
+      servers: { type: 'string' },
+      'time-scale': { type: 'string' },
+      out: { type: 'string' },
+    },
+  })
+  await main({
+    servers: values.servers === undefined ? undefined : Number(values.servers),
+    timeScale: values['time-scale'] === undefined ? undefined : Number(values['time-scale']),
+    outDir: values.out,
+  })
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs'
+import { HELP, parseCommandLine, UsageError, type CommandLine } from './args.js'
+import { run, Stopped } from './run.js'
+
+/**
+ * The `foreach-parallel` command: parses the arguments, turns SIGINT and SIGTERM into a stop of
+ * the run, and sets the exit status. See `foreach-parallel --help`.
+ */
+async function main(argv: readonly string[]): Promise<number> {
+  let commandLine: CommandLine
+  try {
+    commandLine = parseCommandLine(argv)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`foreach-parallel: ${error.message}\nTry 'foreach-parallel --help' for more information.\n`)
+    return 255
+  }
+  if (commandLine.kind === 'help') {
+    process.stdout.write(HELP)
+    return 0
+  }
+  if (commandLine.kind === 'version') {
+    const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    process.stdout.write(`${manifest.version}\n`)
+    return 0
+  }
+  const stop = new AbortController()
+  // A second signal while stopping changes nothing: the children get SIGKILL after their grace period.
+  const onInterrupt = (): void => stop.abort(new Stopped('SIGINT'))
+  const onTerminate = (): void => stop.abort(new Stopped('SIGTERM'))
+  process.on('SIGINT', onInterrupt)
+  process.on('SIGTERM', onTerminate)
+  try {
+    return await run(commandLine.options, {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      signal: stop.signal,
+    })
+  } finally {
+    process.off('SIGINT', onInterrupt)
+    process.off('SIGTERM', onTerminate)
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (status) => {
+    process.exitCode = status
+  },
+  (error: unknown) => {
+    process.stderr.write(`foreach-parallel: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exitCode = 255
+  },
+)

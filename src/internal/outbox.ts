@@ -1,0 +1,87 @@
+import { deferred, type Deferred } from './deferred.js'
+import { Deque } from './deque.js'
+
+/** The answer of an iterator that has ended. */
+export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+/**
+ * The consumer's side of a hand-written async iterator: parks `next()` calls and answers them in
+ * call order, and once the iteration has ended, answers every later call. An error that ends the
+ * iteration goes to the first parked call, or to the next call if none is parked, exactly once;
+ * every other call is answered done.
+ */
+export class Outbox<T> {
+  readonly #parked = new Deque<Deferred<IteratorResult<T>>>()
+  #closed = false
+  #error: { error: unknown } | undefined
+  /** Settles when the upstream has been closed; done answers wait for it. */
+  #closing: Promise<void> = Promise.resolve()
+
+  /** How many `next()` calls are parked. */
+  get waiting(): number {
+    return this.#parked.length
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Parks a `next()` call until {@link resolve}, {@link fail} or {@link end} answers it. */
+  park(): Promise<IteratorResult<T>> {
+    const waiter = deferred<IteratorResult<T>>()
+    this.#parked.push(waiter)
+    return waiter.promise
+  }
+
+  /** Answers the oldest parked call. */
+  resolve(result: IteratorResult<T>): void {
+    this.#parked.shift()?.resolve(result)
+  }
+
+  /**
+   * Ends the iteration with an error: the oldest parked call rejects at once (or the next call,
+   * when none is parked), the others are answered done once `closing` has settled.
+   */
+  fail(error: unknown, closing: Promise<void>): void {
+    if (this.#closed) return
+    const first = this.#parked.shift()
+    if (first) first.reject(error)
+    else this.#error = { error }
+    this.end(closing)
+  }
+
+  /** Ends the iteration: parked calls, and later ones, are answered done once `closing` has settled. */
+  end(closing: Promise<void>): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#closing = closing
+    const parked = [...this.#drain()]
+    if (parked.length > 0) void closing.then(() => parked.forEach((waiter) => waiter.resolve(DONE)))
+  }
+
+  /**
+   * Like {@link end}, but parked calls are answered done at once, and an error not handed out yet
+   * is dropped: `return()` takes effect at once, and a consumer that stopped has no use for it.
+   */
+  endNow(closing: Promise<void>): void {
+    this.#error = undefined
+    if (this.#closed) return
+    this.#closed = true
+    this.#closing = closing
+    for (const waiter of this.#drain()) waiter.resolve(DONE)
+  }
+
+  /** The answer to a `next()` call after the iteration has ended. */
+  answerClosed(): Promise<IteratorResult<T>> {
+    const failure = this.#error
+    if (failure) {
+      this.#error = undefined
+      return Promise.reject(failure.error)
+    }
+    return this.#closing.then(() => DONE)
+  }
+
+  *#drain(): Generator<Deferred<IteratorResult<T>>> {
+    for (let waiter = this.#parked.shift(); waiter; waiter = this.#parked.shift()) yield waiter
+  }
+}

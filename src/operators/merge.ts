@@ -1,0 +1,131 @@
+import { checkSource } from '../errors.js'
+import { Deque } from '../internal/deque.js'
+import { closeIterator, nextOf, openAsync } from '../internal/iterator.js'
+import { DONE, Outbox } from '../internal/outbox.js'
+import type { Source } from '../types.js'
+
+/** The item type of a source. */
+type ItemOf<S> = S extends Source<infer T> ? T : never
+
+/** One source being merged. */
+interface Lane<T> {
+  readonly iterator: AsyncIterator<T>
+  pulling: boolean
+  /** Ended, failed or closed: not pulled or closed again. */
+  done: boolean
+}
+
+class MergeIterator<T> implements AsyncIterableIterator<T> {
+  #sources: Source<T>[] | undefined
+  readonly #lanes: Lane<T>[] = []
+  /** Lanes that have not ended. */
+  #open = 0
+  /** Items that came while no `next()` was waiting, at most one per lane. */
+  readonly #ready = new Deque<{ readonly lane: Lane<T>; readonly value: T }>()
+  readonly #outbox = new Outbox<T>()
+
+  constructor(sources: Source<T>[]) {
+    this.#sources = sources
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.#sources !== undefined) this.#start(this.#sources)
+    if (this.#outbox.closed) return this.#outbox.answerClosed()
+    const ready = this.#ready.shift()
+    if (ready !== undefined) {
+      this.#pull(ready.lane)
+      return Promise.resolve({ done: false, value: ready.value })
+    }
+    if (this.#open === 0) {
+      this.#outbox.end(Promise.resolve())
+      return Promise.resolve(DONE)
+    }
+    return this.#outbox.park()
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.#sources = undefined
+    const closing = this.#close()
+    this.#outbox.endNow(closing)
+    await closing
+    return { done: true, value: value as T }
+  }
+
+  #start(sources: Source<T>[]): void {
+    this.#sources = undefined
+    try {
+      for (const source of sources) this.#lanes.push({ iterator: openAsync(source), pulling: false, done: false })
+    } catch (error) {
+      // A source that cannot be opened (a locked stream) fails the first `next()`; the others are closed.
+      this.#outbox.fail(error, this.#close())
+      return
+    }
+    this.#open = this.#lanes.length
+    for (const lane of this.#lanes) this.#pull(lane)
+  }
+
+  #pull(lane: Lane<T>): void {
+    lane.pulling = true
+    nextOf(lane.iterator).then(
+      (result) => {
+        lane.pulling = false
+        if (lane.done) return
+        if (result.done) this.#laneEnded(lane)
+        else if (this.#outbox.waiting > 0) {
+          this.#outbox.resolve(result)
+          this.#pull(lane)
+        } else {
+          this.#ready.push({ lane, value: result.value })
+        }
+      },
+      (error: unknown) => {
+        lane.pulling = false
+        if (lane.done) return
+        lane.done = true
+        // Like an error in a loop over all of them: the other sources are closed, their items dropped.
+        this.#outbox.fail(error, this.#close())
+      },
+    )
+  }
+
+  #laneEnded(lane: Lane<T>): void {
+    lane.done = true
+    if (--this.#open === 0 && this.#ready.length === 0) this.#outbox.end(Promise.resolve())
+  }
+
+  /** Closes every lane still open; settles once they are closed (see `closeIterator`). */
+  #close(): Promise<void> {
+    this.#ready.clear()
+    const closing: Promise<void>[] = []
+    for (const lane of this.#lanes) {
+      if (lane.done) continue
+      lane.done = true
+      closing.push(closeIterator(lane.iterator, lane.pulling))
+    }
+    this.#open = 0
+    return Promise.all(closing).then(() => undefined)
+  }
+}
+
+/**
+ * Interleaves several sources, yielding each item as soon as it arrives. Each source has at most
+ * one pull pending (or one item waiting to be handed out), so a fast source cannot run ahead of the
+ * consumer. The sources are opened by the first `next()`. An early exit (`break`, `return()`)
+ * closes every source; an error in one source closes the others, drops their waiting items, and is
+ * thrown at once to a pending `next()` (or to the next one).
+ *
+ * @param sources - any number of sources, of any item types.
+ * @throws TypeError when an argument is not a source, when `merge` is called.
+ * @example
+ * ```ts
+ * for await (const event of merge(fileEvents, httpEvents, timerEvents)) console.log(event)
+ * ```
+ */
+export function merge<S extends readonly Source<unknown>[]>(...sources: S): AsyncIterableIterator<ItemOf<S[number]>> {
+  sources.forEach((source, index) => checkSource(source, `sources[${index}]`))
+  return new MergeIterator([...sources] as Source<ItemOf<S[number]>>[])
+}

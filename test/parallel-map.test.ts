@@ -1,0 +1,1622 @@
+import { getEventListeners } from 'node:events'
+import { Readable } from 'node:stream'
+import { ReadableStream } from 'node:stream/web'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  collect,
+  parallel,
+  parallelMap,
+  parallelMapSettled,
+  TimeoutError,
+  type Progress,
+  type RetryOptions,
+  type Settled,
+  type TaskContext,
+} from '../src/index.js'
+import {
+  failOnUnhandledRejections,
+  isSettled,
+  naturals,
+  ProbeSource,
+  range,
+  Tasks,
+  tick,
+  ticks,
+} from './helpers.js'
+
+failOnUnhandledRejections()
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+const double = (x: number): number => x * 2
+
+/** A mapper that takes one macrotask turn per item and counts how many of its calls overlap. */
+function counting() {
+  const state = { running: 0, max: 0, calls: 0 }
+  const fn = async (x: number): Promise<number> => {
+    state.calls++
+    state.running++
+    state.max = Math.max(state.max, state.running)
+    await tick()
+    state.running--
+    return x
+  }
+  return { state, fn }
+}
+
+/** Reads `count` results with `next()` one at a time. */
+async function take<T>(iterator: AsyncIterator<T>, count: number): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < count; i++) {
+    const result = await iterator.next()
+    if (result.done) break
+    out.push(result.value)
+  }
+  return out
+}
+
+/** The rejection of `promise`, failing the test if it fulfils. */
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    (value) => {
+      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
+    },
+    (error: unknown) => error,
+  )
+}
+
+describe('1. concurrency cap', () => {
+  it.each([1, 2, 3, 7])('runs exactly %i calls at once with a steady supply (ordered and not)', async (limit) => {
+    for (const ordered of [true, false]) {
+      const { state, fn } = counting()
+      const out = await collect(parallelMap(fn, { concurrency: limit, ordered })(range(40)))
+      expect(state.max).toBe(limit)
+      expect(state.calls).toBe(40)
+      expect(out.sort((a, b) => a - b)).toEqual(range(40))
+    }
+  })
+
+  it('keeps the slots full: a finished call is replaced at once', async () => {
+    const tasks = new Tasks<number>(true)
+    const iterator = parallelMap(tasks.fn, { concurrency: 3, ordered: false })(naturals())
+    const pending = iterator.next()
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1, 2])
+    tasks.call(1).resolve(1)
+    expect(await pending).toEqual({ done: false, value: 1 })
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1, 2, 3])
+    expect(tasks.running).toBe(3)
+    expect(tasks.maxRunning).toBe(3)
+    await iterator.return!()
+  })
+
+  it('with concurrency Infinity starts every item at once', async () => {
+    const { state, fn } = counting()
+    await collect(parallelMap(fn, { concurrency: Infinity })(range(200)))
+    expect(state.max).toBe(200)
+  })
+
+  it('defaults to 5', async () => {
+    const { state, fn } = counting()
+    await collect(parallelMap(fn)(range(30)))
+    expect(state.max).toBe(5)
+  })
+
+  it('never exceeds the cap with an async source whose pulls take turns', async () => {
+    const { state, fn } = counting()
+    const source = new ProbeSource(range(50), tick)
+    const out = await collect(parallelMap(fn, { concurrency: 4 })(source))
+    expect(out).toEqual(range(50))
+    expect(state.max).toBeLessThanOrEqual(4)
+    expect(source.overlapped).toBe(false)
+  })
+})
+
+describe('2. backpressure', () => {
+  it('pulls nothing before the first next()', async () => {
+    const source = new ProbeSource(naturals())
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn)(source)
+    await ticks()
+    expect(source.pulled).toBe(0)
+    expect(tasks.calls).toHaveLength(0)
+    await iterator.return!()
+  })
+
+  it.each([
+    { concurrency: 2, readAhead: 5, ordered: true },
+    { concurrency: 2, readAhead: 5, ordered: false },
+    { concurrency: 3, readAhead: 3, ordered: true },
+    { concurrency: 1, readAhead: 1, ordered: false },
+  ])('a paused consumer stops the pulling at readAhead: %o', async (options) => {
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(double, options)(source)
+    const got = await take(iterator, 4)
+    expect(options.ordered ? got : got.sort((a, b) => a - b)).toEqual([0, 2, 4, 6])
+    await ticks(10)
+    expect(source.pulled - got.length).toBe(options.readAhead)
+    await ticks(10)
+    expect(source.pulled - got.length).toBe(options.readAhead)
+    expect(source.overlapped).toBe(false)
+    await iterator.return!()
+    expect(source.returned).toBe(true)
+  })
+
+  it('defaults readAhead to 2 * concurrency', async () => {
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(double, { concurrency: 3 })(source)
+    await take(iterator, 2)
+    await ticks(10)
+    expect(source.pulled).toBe(2 + 6)
+    await iterator.return!()
+  })
+
+  it('counts results waiting for a slow head against readAhead, and pulls again once one is handed out', async () => {
+    const tasks = new Tasks<number>(true)
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(tasks.fn, { concurrency: 2, readAhead: 4 })(source)
+    const first = iterator.next()
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1])
+    // Item 0 stays running; the others finish as soon as they start.
+    for (let i = 1; i < 10; i++) {
+      const call = tasks.calls.find((c) => c.item === i)
+      if (call) call.resolve(i)
+      await ticks()
+    }
+    expect(source.pulled).toBe(4)
+    expect(tasks.items()).toEqual([0, 1, 2, 3])
+    tasks.call(0).resolve(0)
+    expect(await first).toEqual({ done: false, value: 0 })
+    // The consumer has not called next() again, but 0 is out: there is room for one more.
+    await ticks()
+    expect(source.pulled).toBe(5)
+    expect(tasks.running).toBe(1)
+    await iterator.return!()
+  })
+
+  it('never calls the source next() concurrently, even with overlapping next() calls', async () => {
+    const source = new ProbeSource(range(30), () => ticks(2))
+    const iterator = parallelMap(double, { concurrency: 10, ordered: false })(source)
+    const pending = range(35).map(() => iterator.next())
+    const results = await Promise.all(pending)
+    expect(results.filter((r) => !r.done).map((r) => r.value).sort((a, b) => a - b)).toEqual(range(30).map(double))
+    expect(results.slice(30).every((r) => r.done)).toBe(true)
+    expect(source.overlapped).toBe(false)
+  })
+
+  it('bounds the pulling from an endless source for a consumer that reads 2000 items', async () => {
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(async (x: number) => x, { concurrency: 4, readAhead: 8, ordered: false })(source)
+    let received = 0
+    let worst = 0
+    for await (const _ of iterator) {
+      received++
+      worst = Math.max(worst, source.pulled - received)
+      if (received === 2000) break
+    }
+    expect(worst).toBeLessThanOrEqual(8)
+    expect(source.returned).toBe(true)
+  })
+})
+
+describe('3. output order', () => {
+  it('ordered: yields in input order whatever the completion order', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(range(5))
+    const results = range(5).map(() => iterator.next())
+    await ticks()
+    for (const i of [4, 2, 3, 0, 1]) tasks.call(i).resolve(i * 10)
+    expect(await Promise.all(results)).toEqual(range(5).map((i) => ({ done: false, value: i * 10 })))
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('ordered: holds results back until the head is done', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 3 })(range(3))
+    const first = iterator.next()
+    await ticks()
+    tasks.call(1).resolve(1)
+    tasks.call(2).resolve(2)
+    expect(await isSettled(first)).toBe(false)
+    tasks.call(0).resolve(0)
+    expect(await first).toEqual({ done: false, value: 0 })
+    expect(await take(iterator, 3)).toEqual([1, 2])
+  })
+
+  it('as-completed: yields each result as soon as it settles', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 4, ordered: false })(range(4))
+    const first = iterator.next()
+    await ticks()
+    expect(await isSettled(first)).toBe(false)
+    tasks.call(2).resolve(20)
+    expect(await first).toEqual({ done: false, value: 20 })
+    const second = iterator.next()
+    expect(await isSettled(second)).toBe(false)
+    tasks.call(3).resolve(30)
+    expect(await second).toEqual({ done: false, value: 30 })
+    tasks.call(0).resolve(0)
+    tasks.call(1).resolve(10)
+    expect(await take(iterator, 5)).toEqual([0, 10])
+  })
+
+  it('ordered output equals input order over a large run with random delays', async () => {
+    const delays = range(300).map((i) => (i * 7919) % 5)
+    const out = await collect(
+      parallelMap(
+        async (x: number) => {
+          await ticks(delays[x])
+          return x
+        },
+        { concurrency: 16 },
+      )(range(300)),
+    )
+    expect(out).toEqual(range(300))
+  })
+})
+
+describe('iterator protocol', () => {
+  it('answers overlapping next() calls in call order', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 3, ordered: false })(range(3))
+    const order: number[] = []
+    const calls = range(4).map((i) =>
+      iterator.next().then((result) => {
+        order.push(i)
+        return result
+      }),
+    )
+    await ticks()
+    tasks.call(2).resolve(2)
+    await ticks()
+    expect(order).toEqual([0])
+    tasks.call(0).resolve(0)
+    tasks.call(1).resolve(1)
+    const results = await Promise.all(calls)
+    expect(order).toEqual([0, 1, 2, 3])
+    expect(results).toEqual([
+      { done: false, value: 2 },
+      { done: false, value: 0 },
+      { done: false, value: 1 },
+      { done: true, value: undefined },
+    ])
+  })
+
+  it('return() resolves pending next() calls with done at once, then waits for the running calls', async () => {
+    const tasks = new Tasks<number>()
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(tasks.fn, { concurrency: 2 })(source)
+    const a = iterator.next()
+    const b = iterator.next()
+    await ticks()
+    const returned = iterator.return!('bye')
+    expect(await a).toEqual({ done: true, value: undefined })
+    expect(await b).toEqual({ done: true, value: undefined })
+    expect(await isSettled(returned)).toBe(false)
+    expect(tasks.aborted()).toEqual([0, 1])
+    tasks.call(0).resolve(0)
+    tasks.call(1).resolve(1)
+    expect(await returned).toEqual({ done: true, value: 'bye' })
+    expect(source.returned).toBe(true)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('is its own async iterator and ends with done forever', async () => {
+    const iterator = parallelMap(double)([1])
+    expect(iterator[Symbol.asyncIterator]()).toBe(iterator)
+    expect(await take(iterator, 5)).toEqual([2])
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+  })
+
+  it('return() before the first next() touches neither the source nor fn', async () => {
+    const source = new ProbeSource(naturals())
+    const fn = vi.fn(double)
+    const iterator = parallelMap(fn)(source)
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    expect(source.pulled).toBe(0)
+    expect(fn).not.toHaveBeenCalled()
+  })
+
+  it('handles an empty source', async () => {
+    expect(await collect(parallelMap(double)([]))).toEqual([])
+    expect(await collect(parallelMap(double, { ordered: false })(new ProbeSource([])))).toEqual([])
+  })
+})
+
+describe('4 and 5. cancellation and structured concurrency', () => {
+  it('break aborts the in-flight calls, waits for them, and closes the source', async () => {
+    const tasks = new Tasks<number>()
+    const source = new ProbeSource(naturals())
+    const seen: number[] = []
+    const loop = (async () => {
+      for await (const value of parallelMap(tasks.fn, { concurrency: 3 })(source)) {
+        seen.push(value)
+        break
+      }
+    })()
+    await ticks()
+    tasks.call(0).resolve(0)
+    await ticks()
+    expect(seen).toEqual([0])
+    // The loop has asked to stop but 1, 2 and 3 ignore their signals: it must not exit yet.
+    expect(await isSettled(loop)).toBe(false)
+    expect(tasks.aborted()).toEqual([1, 2, 3])
+    const reason = tasks.call(1).context.signal.reason as Error
+    expect(reason.name).toBe('AbortError')
+    expect(source.returned).toBe(true)
+    for (const i of [1, 2, 3]) tasks.call(i).resolve(i)
+    await loop
+    expect(tasks.calls.every((c) => c.settled)).toBe(true)
+    expect(tasks.calls).toHaveLength(4)
+  })
+
+  it('break with calls that honour the signal exits once they have rejected, without an error', async () => {
+    const tasks = new Tasks<number>(true)
+    const iterator = parallelMap(tasks.fn, { concurrency: 4, ordered: false })(naturals())
+    const first = iterator.next()
+    await ticks()
+    tasks.call(2).resolve(2)
+    expect(await first).toEqual({ done: false, value: 2 })
+    expect(await iterator.return!()).toEqual({ done: true, value: undefined })
+    expect(tasks.running).toBe(0)
+    expect(tasks.aborted()).toEqual([0, 1, 3, 4])
+  })
+
+  it('closes a sync generator source on break', async () => {
+    let closed = false
+    function* source() {
+      try {
+        yield* naturals()
+      } finally {
+        closed = true
+      }
+    }
+    for await (const value of parallelMap(double)(source())) {
+      if (value === 10) break
+    }
+    expect(closed).toBe(true)
+  })
+
+  it('closes an async generator source on break', async () => {
+    let closed = false
+    async function* source() {
+      try {
+        for (let i = 0; ; i++) {
+          await tick()
+          yield i
+        }
+      } finally {
+        closed = true
+      }
+    }
+    for await (const value of parallelMap(double, { concurrency: 2 })(source())) {
+      if (value === 6) break
+    }
+    // The generator runs its finally once the pull it was busy with has settled.
+    await ticks()
+    expect(closed).toBe(true)
+  })
+
+  it('calls the source return() without waiting for a pull that never settles', async () => {
+    // Like an async generator stuck in an await: return() queues behind the pending pull.
+    const stuck = new Promise<never>(() => {})
+    let pulls = 0
+    const returned = vi.fn(() => stuck)
+    const source: AsyncIterableIterator<number> = {
+      [Symbol.asyncIterator]() {
+        return this
+      },
+      next() {
+        pulls++
+        return pulls === 1 ? Promise.resolve({ done: false, value: 1 }) : stuck
+      },
+      return: returned,
+    }
+    const iterator = parallelMap(double)(source)
+    expect(await iterator.next()).toEqual({ done: false, value: 2 })
+    await ticks()
+    expect(pulls).toBe(2)
+    const closing = iterator.return!()
+    expect(await isSettled(closing)).toBe(true)
+    expect(await closing).toEqual({ done: true, value: undefined })
+    expect(returned).toHaveBeenCalledTimes(1)
+  })
+
+  it('awaits the source return() when no pull is pending', async () => {
+    let finish!: () => void
+    const source = new ProbeSource(naturals())
+    source.return = () => new Promise((resolve) => (finish = () => resolve({ done: true, value: undefined })))
+    const iterator = parallelMap(double, { concurrency: 1, readAhead: 1 })(source)
+    await iterator.next()
+    await ticks()
+    const closing = iterator.return!()
+    expect(await isSettled(closing)).toBe(false)
+    finish()
+    expect(await closing).toEqual({ done: true, value: undefined })
+  })
+
+  it('closes the source once when it ends normally, and not after it reported done', async () => {
+    const source = new ProbeSource(range(3))
+    expect(await collect(parallelMap(double)(source))).toEqual([0, 2, 4])
+    expect(source.returned).toBe(false)
+  })
+})
+
+describe("onError: 'abort'", () => {
+  it('ordered: aborts only the items after the failed one; earlier ones are yielded, then the error', async () => {
+    const tasks = new Tasks<number>()
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(source)
+    const results = range(3).map(() => iterator.next())
+    await ticks()
+    const boom = new Error('boom')
+    tasks.call(2).reject(boom)
+    await ticks()
+    expect(tasks.aborted()).toEqual([3, 4])
+    expect(source.returned).toBe(true)
+    const pulledAtFailure = source.pulled
+    tasks.call(0).resolve(0)
+    tasks.call(1).resolve(1)
+    expect(await results[0]).toEqual({ done: false, value: 0 })
+    expect(await results[1]).toEqual({ done: false, value: 1 })
+    // 3 and 4 ignore their signals: the error waits for them to settle.
+    expect(await isSettled(results[2]!)).toBe(false)
+    tasks.call(3).resolve(3)
+    expect(await isSettled(results[2]!)).toBe(false)
+    tasks.call(4).resolve(4)
+    expect(await rejection(results[2]!)).toBe(boom)
+    expect(tasks.running).toBe(0)
+    expect(source.pulled).toBe(pulledAtFailure)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('ordered: an earlier item failing later wins, and its error is the one thrown', async () => {
+    const tasks = new Tasks<number>(true)
+    const iterator = parallelMap(tasks.fn, { concurrency: 4 })(range(10))
+    const results = range(2).map(() => iterator.next())
+    await ticks()
+    const late = new Error('item 3')
+    const early = new Error('item 1')
+    tasks.call(3).reject(late)
+    await ticks()
+    tasks.call(1).reject(early)
+    tasks.call(0).resolve(0)
+    expect(await results[0]).toEqual({ done: false, value: 0 })
+    expect(await rejection(results[1]!)).toBe(early)
+    expect(tasks.aborted()).toEqual([2])
+  })
+
+  it('as-completed: aborts every other in-flight item, drops unread results, throws at the next pull', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 4, ordered: false })(naturals())
+    const first = iterator.next()
+    await ticks()
+    tasks.call(1).resolve(1)
+    expect(await first).toEqual({ done: false, value: 1 })
+    await ticks()
+    tasks.call(0).resolve(0) // finished, but nobody has asked for it yet
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1, 2, 3, 4, 5])
+    const boom = new Error('boom')
+    tasks.call(3).reject(boom)
+    await ticks()
+    expect(tasks.aborted()).toEqual([2, 4, 5])
+    const next = iterator.next()
+    expect(await isSettled(next)).toBe(false)
+    tasks.call(2).resolve(2)
+    tasks.call(4).resolve(4)
+    expect(await isSettled(next)).toBe(false)
+    tasks.call(5).resolve(5)
+    expect(await rejection(next)).toBe(boom)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('does not start an item whose pull was pending when the run failed', async () => {
+    for (const ordered of [true, false]) {
+      const gates: (() => void)[] = []
+      const source = new ProbeSource(naturals(), () => new Promise<void>((resolve) => gates.push(resolve)))
+      const tasks = new Tasks<number>()
+      const iterator = parallelMap(tasks.fn, { concurrency: 3, ordered })(source)
+      const first = rejection(iterator.next())
+      for (let i = 0; i < 2; i++) {
+        gates[i]!()
+        await ticks()
+      }
+      expect(tasks.items()).toEqual([0, 1])
+      expect(gates).toHaveLength(3) // the pull of item 2 waits
+      const boom = new Error('boom')
+      tasks.call(0).reject(boom)
+      await ticks()
+      expect(source.returned).toBe(true)
+      // Item 1 ignores its abort, so the run is still winding down when the pull answers.
+      gates[2]!()
+      await ticks()
+      expect(tasks.items()).toEqual([0, 1])
+      tasks.call(1).resolve(1)
+      expect(await first).toBe(boom)
+    }
+  })
+
+  it('throws the task error unchanged, whatever it is', async () => {
+    for (const thrown of ['a string', 42, undefined, { code: 'E' }]) {
+      const iterator = parallelMap(async () => {
+        throw thrown
+      })([1])
+      expect(await rejection(iterator.next())).toBe(thrown)
+    }
+  })
+
+  it('pulls nothing more after the first failure', async () => {
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(
+      async (x: number) => {
+        if (x === 3) throw new Error('three')
+        await ticks(3)
+        return x
+      },
+      { concurrency: 2, readAhead: 2 },
+    )(source)
+    await expect(collect(iterator)).rejects.toThrow('three')
+    // 0 and 1, then 2 and 3 as 0 and 1 are handed out; 3 fails at once.
+    expect(source.pulled).toBe(4)
+    expect(source.returned).toBe(true)
+  })
+})
+
+describe("onError: 'continue'", () => {
+  it('leaves failed items out, processes all others, then throws an AggregateError in input order', async () => {
+    const errors = new Map([3, 7, 8].map((i) => [i, new Error(`item ${i}`)]))
+    for (const ordered of [true, false]) {
+      const processed: number[] = []
+      const iterator = parallelMap(
+        async (x: number) => {
+          // Later items fail first, so that completion order differs from input order.
+          await ticks(10 - x)
+          processed.push(x)
+          const error = errors.get(x)
+          if (error) throw error
+          return x
+        },
+        { concurrency: 4, ordered, onError: 'continue' },
+      )(range(10))
+      const out: number[] = []
+      const error = await rejection(
+        (async () => {
+          for await (const value of iterator) out.push(value)
+        })(),
+      )
+      expect(error).toBeInstanceOf(AggregateError)
+      expect((error as AggregateError).errors).toEqual([errors.get(3), errors.get(7), errors.get(8)])
+      expect((error as AggregateError).errors[0]).toBe(errors.get(3))
+      expect(processed.sort((a, b) => a - b)).toEqual(range(10))
+      const expected = [0, 1, 2, 4, 5, 6, 9]
+      expect(ordered ? out : out.sort((a, b) => a - b)).toEqual(expected)
+    }
+  })
+
+  it('lists the failures in input order even when they happen in reverse', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 3, onError: 'continue' })(range(3))
+    const result = rejection(iterator.next())
+    await ticks()
+    const errors = range(3).map((i) => new Error(`item ${i}`))
+    for (const i of [2, 1, 0]) {
+      tasks.call(i).reject(errors[i])
+      await ticks()
+    }
+    const error = (await result) as AggregateError
+    expect(error.errors).toHaveLength(3)
+    error.errors.forEach((e, i) => expect(e).toBe(errors[i]))
+  })
+
+  it('does not abort siblings when an item fails', async () => {
+    const tasks = new Tasks<number>()
+    const iterator = parallelMap(tasks.fn, { concurrency: 3, onError: 'continue' })(range(3))
+    const first = iterator.next()
+    await ticks()
+    tasks.call(0).reject(new Error('zero'))
+    await ticks()
+    expect(tasks.aborted()).toEqual([])
+    tasks.call(1).resolve(1)
+    expect(await first).toEqual({ done: false, value: 1 })
+    tasks.call(2).resolve(2)
+    expect(await iterator.next()).toEqual({ done: false, value: 2 })
+    const error = await rejection(iterator.next())
+    expect((error as AggregateError).errors).toEqual([new Error('zero')])
+  })
+
+  it('ordered: failed items at the head free their read-ahead room (no stall)', async () => {
+    for (const concurrency of [1, 2]) {
+      const fn = (x: number) => {
+        if (x < 2 * concurrency) throw new Error(`${x}`)
+        return x
+      }
+      // Default readAhead (2 * concurrency): the first read-ahead window fails entirely.
+      const run = rejection(collect(parallelMap(fn, { concurrency, onError: 'continue' })(range(6))))
+      expect(await isSettled(run)).toBe(true)
+      expect(((await run) as AggregateError).errors).toHaveLength(2 * concurrency)
+    }
+    const failsAtOnce = async (x: number) => {
+      if (x % 2 === 0) throw new Error(`${x}`)
+      return x
+    }
+    const out: number[] = []
+    const run = rejection(
+      (async () => {
+        for await (const x of parallelMap(failsAtOnce, { concurrency: 1, readAhead: 1, onError: 'continue' })(range(6))) {
+          out.push(x)
+        }
+      })(),
+    )
+    expect(await isSettled(run)).toBe(true)
+    expect(out).toEqual([1, 3, 5])
+  })
+
+  it('ends normally when nothing failed', async () => {
+    expect(await collect(parallelMap(double, { onError: 'continue' })(range(4)))).toEqual([0, 2, 4, 6])
+  })
+})
+
+describe('source errors', () => {
+  function failingSource(items: number[], error: unknown): AsyncIterable<number> {
+    return {
+      async *[Symbol.asyncIterator]() {
+        yield* items
+        throw error
+      },
+    }
+  }
+
+  it("'abort': aborts every in-flight item, waits for them, then throws the source error as is", async () => {
+    const tasks = new Tasks<number>()
+    const broken = new Error('source broke')
+    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(failingSource([0, 1, 2], broken))
+    const first = rejection(iterator.next())
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1, 2])
+    expect(tasks.aborted()).toEqual([0, 1, 2])
+    for (const i of [2, 0]) tasks.call(i).resolve(i)
+    expect(await isSettled(first)).toBe(false)
+    tasks.call(1).resolve(1)
+    expect(await first).toBe(broken)
+  })
+
+  it("'abort': results finished before the source failed are yielded first", async () => {
+    const tasks = new Tasks<number>()
+    const broken = new Error('source broke')
+    const gate = { open: Promise.resolve() }
+    let release!: () => void
+    gate.open = new Promise((resolve) => (release = resolve))
+    const source = {
+      async *[Symbol.asyncIterator]() {
+        yield 0
+        yield 1
+        await gate.open
+        throw broken
+      },
+    }
+    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(source)
+    const results = range(2).map(() => iterator.next())
+    await ticks()
+    tasks.call(0).resolve(0)
+    await ticks()
+    release()
+    await ticks()
+    expect(tasks.aborted()).toEqual([1])
+    expect(await results[0]).toEqual({ done: false, value: 0 })
+    expect(await isSettled(results[1]!)).toBe(false)
+    tasks.call(1).resolve(1)
+    expect(await rejection(results[1]!)).toBe(broken)
+  })
+
+  it("'continue': in-flight items finish and are yielded, then the source error is thrown as is", async () => {
+    const tasks = new Tasks<number>()
+    const broken = new Error('source broke')
+    const iterator = parallelMap(tasks.fn, { concurrency: 5, onError: 'continue' })(failingSource([0, 1, 2], broken))
+    const results = range(4).map(() => iterator.next())
+    await ticks()
+    expect(tasks.aborted()).toEqual([])
+    tasks.call(2).resolve(2)
+    tasks.call(0).resolve(0)
+    tasks.call(1).resolve(1)
+    expect(await Promise.all(results.slice(0, 3))).toEqual([0, 1, 2].map((value) => ({ done: false, value })))
+    expect(await rejection(results[3]!)).toBe(broken)
+  })
+
+  it('treats a sync generator that throws, and a next() that throws synchronously, the same way', async () => {
+    const broken = new Error('broken')
+    function* generator() {
+      yield 1
+      throw broken
+    }
+    for (const onError of ['abort', 'continue'] as const) {
+      await expect(collect(parallelMap(double, { onError })(generator()))).rejects.toBe(broken)
+      const throwing: AsyncIterable<number> = {
+        [Symbol.asyncIterator]: () => ({
+          next() {
+            throw broken
+          },
+        }),
+      }
+      await expect(collect(parallelMap(double, { onError })(throwing))).rejects.toBe(broken)
+    }
+  })
+
+  it('yields the results that finished before a sync source failed', async () => {
+    function* generator() {
+      yield 1
+      yield 2
+      throw new Error('late')
+    }
+    const out: number[] = []
+    const error = await rejection(
+      (async () => {
+        for await (const value of parallelMap(double, { onError: 'continue' })(generator())) out.push(value)
+      })(),
+    )
+    expect(out).toEqual([2, 4])
+    expect(error).toEqual(new Error('late'))
+  })
+})
+
+describe('per-item timeout', () => {
+  it('fails an item that ignores its signal with TimeoutError at the deadline, and frees its slot then', async () => {
+    vi.useFakeTimers()
+    const calls: { item: number; context: TaskContext }[] = []
+    const iterator = parallelMap(
+      (item: number, context: TaskContext) => {
+        calls.push({ item, context })
+        return item === 0 ? new Promise<number>(() => {}) : Promise.resolve(item)
+      },
+      { concurrency: 1, timeout: 100, onError: 'continue' },
+    )(range(3))
+    const results = [iterator.next(), iterator.next(), rejection(iterator.next())]
+    await vi.advanceTimersByTimeAsync(99)
+    expect(calls.map((c) => c.item)).toEqual([0])
+    expect(calls[0]!.context.signal.aborted).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(calls.map((c) => c.item)).toEqual([0, 1, 2])
+    const reason = calls[0]!.context.signal.reason
+    expect(reason).toBeInstanceOf(TimeoutError)
+    expect(await results[0]).toEqual({ done: false, value: 1 })
+    expect(await results[1]).toEqual({ done: false, value: 2 })
+    const error = (await results[2]) as AggregateError
+    expect(error.errors).toHaveLength(1)
+    expect(error.errors[0]).toBe(reason)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it("under 'abort' rejects next() with the TimeoutError even though the call never settles", async () => {
+    vi.useFakeTimers()
+    const iterator = parallelMap(() => new Promise<never>(() => {}), { timeout: 50 })([1, 2])
+    const next = rejection(iterator.next())
+    await vi.advanceTimersByTimeAsync(49)
+    expect(await isSettled(next)).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    const error = await next
+    expect(error).toBeInstanceOf(TimeoutError)
+    expect((error as Error).name).toBe('TimeoutError')
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('leaves a call that finishes in time alone and clears its timer', async () => {
+    vi.useFakeTimers()
+    const iterator = parallelMap(
+      async (x: number, { signal }: TaskContext) => {
+        await new Promise((resolve) => setTimeout(resolve, 99))
+        expect(signal.aborted).toBe(false)
+        return x
+      },
+      { timeout: 100 },
+    )(range(3))
+    const all = collect(iterator)
+    await vi.advanceTimersByTimeAsync(99)
+    expect(await all).toEqual(range(3))
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('ignores the value of a timed-out call that resolves later', async () => {
+    vi.useFakeTimers()
+    const reports: Progress[] = []
+    const all = rejection(
+      collect(
+        parallelMap(
+          (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), x === 0 ? 200 : 10)),
+          { concurrency: 1, timeout: 100, onError: 'continue', onProgress: (p) => reports.push(p) },
+        )(range(3)),
+      ),
+    )
+    await vi.advanceTimersByTimeAsync(300)
+    const error = (await all) as AggregateError
+    expect(error.errors.map((e) => (e as Error).name)).toEqual(['TimeoutError'])
+    expect(reports.at(-1)).toMatchObject({ started: 3, running: 0, succeeded: 2, failed: 1, done: 3 })
+    expect(reports.every((p) => p.running >= 0 && p.done <= 3)).toBe(true)
+  })
+
+  it('a timed-out call that settles later does not change the outcome', async () => {
+    vi.useFakeTimers()
+    const iterator = parallelMap(
+      async (x: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        if (x === 0) throw new Error('too late to matter')
+        return x
+      },
+      { timeout: 100, onError: 'continue' },
+    )([0, 1])
+    const all = rejection(collect(iterator))
+    await vi.advanceTimersByTimeAsync(300)
+    const error = (await all) as AggregateError
+    expect(error.errors.map((e) => (e as Error).name)).toEqual(['TimeoutError', 'TimeoutError'])
+  })
+})
+
+describe('6. options.signal', () => {
+  it('rejects a pending next() at once with signal.reason, and later next() calls too', async () => {
+    const tasks = new Tasks<number>()
+    const controller = new AbortController()
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(tasks.fn, { concurrency: 2, signal: controller.signal })(source)
+    const pending = [iterator.next(), iterator.next()]
+    await ticks()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1)
+    const reason = new Error('stop')
+    controller.abort(reason)
+    // The calls ignore their signals and are still running: the rejection must not wait for them.
+    expect(await rejection(pending[0]!)).toBe(reason)
+    expect(await rejection(pending[1]!)).toBe(reason)
+    expect(tasks.running).toBe(2)
+    expect(await rejection(iterator.next())).toBe(reason)
+    expect(tasks.aborted()).toEqual([0, 1])
+    expect(tasks.calls.map((c) => c.context.signal.reason)).toEqual([reason, reason])
+    expect(source.returned).toBe(true)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+    // A later return() resolves once the aborted calls have settled.
+    const returned = iterator.return!()
+    expect(await isSettled(returned)).toBe(false)
+    tasks.call(0).resolve(0)
+    tasks.call(1).resolve(1)
+    expect(await returned).toEqual({ done: true, value: undefined })
+    expect(await rejection(iterator.next())).toBe(reason)
+  })
+
+  it('lets calls that honour the signal settle before the loop exits (guarantee 5 under abort)', async () => {
+    const controller = new AbortController()
+    let running = 0
+    // A signal-aware wait a few promise layers deep, like fetch or timers/promises.
+    const wait = (signal: AbortSignal) =>
+      new Promise<never>((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+        .finally(() => undefined)
+        .then((x) => x)
+    const iterator = parallelMap(
+      async (_: number, { signal }: TaskContext) => {
+        running++
+        try {
+          await wait(signal)
+        } finally {
+          running--
+        }
+      },
+      { concurrency: 3, signal: controller.signal },
+    )(naturals())
+    const reason = new Error('stop')
+    const loop = (async () => {
+      for await (const _ of iterator) expect.unreachable()
+    })()
+    await ticks()
+    expect(running).toBe(3)
+    controller.abort(reason)
+    expect(await rejection(loop)).toBe(reason)
+    expect(running).toBe(0)
+  })
+
+  it('rejects at the first next() when the signal is already aborted, without touching the source', async () => {
+    const controller = new AbortController()
+    const reason = new Error('already')
+    controller.abort(reason)
+    const source = new ProbeSource(naturals())
+    const fn = vi.fn(double)
+    const iterator = parallelMap(fn, { signal: controller.signal })(source)
+    expect(await rejection(iterator.next())).toBe(reason)
+    expect(await rejection(iterator.next())).toBe(reason)
+    expect(source.pulled).toBe(0)
+    expect(fn).not.toHaveBeenCalled()
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('rejects with the default AbortError reason of abort()', async () => {
+    const controller = new AbortController()
+    const iterator = parallelMap(() => new Promise(() => {}), { signal: controller.signal, timeout: 1000 })([1])
+    const next = iterator.next()
+    controller.abort()
+    const error = await rejection(next)
+    expect(error).toBe(controller.signal.reason)
+    expect((error as Error).name).toBe('AbortError')
+  })
+
+  it('works with AbortSignal.timeout under fake timers', async () => {
+    vi.useFakeTimers()
+    const signal = AbortSignal.timeout(100)
+    const iterator = parallelMap((_: number, { signal }: TaskContext) => {
+      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+    }, { signal })([1, 2, 3])
+    const next = rejection(iterator.next())
+    await vi.advanceTimersByTimeAsync(100)
+    expect(((await next) as Error).name).toBe('TimeoutError')
+  })
+
+  it.each([
+    ['a normal end', async (it: AsyncIterator<number>) => expect(await take(it, 100)).toEqual([0, 1, 2])],
+    ['a break', async (it: AsyncIterator<number>) => void (await it.next(), await it.return!())],
+    ['an error', async (it: AsyncIterator<number>) => expect(await rejection(take(it, 100))).toEqual(new Error('3'))],
+  ])('removes its listener from options.signal after %s', async (name, run) => {
+    const controller = new AbortController()
+    const iterator = parallelMap(
+      (x: number) => {
+        if (x === 3) throw new Error('3')
+        return x
+      },
+      { signal: controller.signal },
+    )(range(name === 'a normal end' ? 3 : 5))
+    await run(iterator)
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+})
+
+describe('7. no unhandled rejections, no timers left', () => {
+  it('many failures, abandoned iterator, overlapping next() calls: nothing goes unhandled', async () => {
+    for (const ordered of [true, false]) {
+      const iterator = parallelMap(
+        async (x: number) => {
+          await ticks(x % 3)
+          throw new Error(`fail ${x}`)
+        },
+        { concurrency: 10, ordered },
+      )(range(50))
+      const pending = range(5).map(() => iterator.next().catch((error: unknown) => error))
+      await Promise.all(pending)
+    }
+    // Items that are promises: every one the scheduler took is handled, even after the run failed.
+    const items = range(5).map((i) => Promise.reject(new Error(`item ${i}`)))
+    await rejection(collect(parallelMap(double, { concurrency: 5 })(items)))
+    await ticks(5)
+  })
+
+  it('leaves no fake timer behind after timeouts, retries, breaks and aborts', async () => {
+    vi.useFakeTimers()
+    const slow = (x: number, { signal }: TaskContext) =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => resolve(x), 1000)
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer)
+          reject(signal.reason)
+        })
+      })
+    // A break while items wait for their timeout.
+    const broken = parallelMap(slow, { timeout: 500 })(naturals())
+    void broken.next()
+    await vi.advanceTimersByTimeAsync(10)
+    await broken.return!()
+    expect(vi.getTimerCount()).toBe(0)
+    // An abort during a retry backoff.
+    const controller = new AbortController()
+    const retried = parallelMap(
+      () => {
+        throw new Error('again')
+      },
+      { signal: controller.signal, retry: { retries: 5, minDelay: 1000 } },
+    )([1])
+    const next = retried.next()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(vi.getTimerCount()).toBe(1)
+    controller.abort()
+    await rejection(next)
+    await retried.return!()
+    expect(vi.getTimerCount()).toBe(0)
+    // A run that times out items and retries them to the end.
+    const all = rejection(collect(parallelMap(slow, { timeout: 100, retry: { retries: 2, minDelay: 10 } })(range(3))))
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(await all).toBeInstanceOf(TimeoutError)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('leaves no real timer behind, so a finished process exits at once', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    await collect(parallelMap(async (x: number) => x, { timeout: 60_000, retry: { retries: 3 } })(range(20)))
+    const iterator = parallelMap(
+      (_: number, { signal }: TaskContext) => new Promise((_resolve, reject) => signal.addEventListener('abort', reject)),
+      { timeout: 60_000 },
+    )(range(5))
+    void iterator.next()
+    await tick()
+    await iterator.return!()
+    await tick()
+    expect(timers()).toBe(before)
+  })
+})
+
+describe('retry', () => {
+  it('counts attempts from 1 and yields the first success', async () => {
+    const attempts: number[] = []
+    const out = await collect(
+      parallelMap(
+        (x: number, { attempt }: TaskContext) => {
+          attempts.push(attempt)
+          if (attempt < 3) throw new Error(`attempt ${attempt}`)
+          return x
+        },
+        { retry: { retries: 5, minDelay: 0 } },
+      )([7]),
+    )
+    expect(out).toEqual([7])
+    expect(attempts).toEqual([1, 2, 3])
+  })
+
+  it('throws the last attempt error once the retries are used up', async () => {
+    let calls = 0
+    const error = await rejection(
+      collect(
+        parallelMap(
+          () => {
+            calls++
+            throw new Error(`attempt ${calls}`)
+          },
+          { retry: { retries: 2, minDelay: 0 } },
+        )([1]),
+      ),
+    )
+    expect(calls).toBe(3)
+    expect(error).toEqual(new Error('attempt 3'))
+  })
+
+  /** Under fake timers: runs one always-failing item with `retry`, recording when each attempt starts. */
+  function attemptTimes(retry: RetryOptions) {
+    vi.useFakeTimers()
+    const times: number[] = []
+    const start = Date.now()
+    const next = parallelMap(
+      () => {
+        times.push(Date.now() - start)
+        throw new Error('no')
+      },
+      { retry },
+    )([1]).next()
+    return { times, error: rejection(next) }
+  }
+
+  it('waits minDelay * factor^(n-1), capped at maxDelay, between attempts', async () => {
+    const { times, error } = attemptTimes({ retries: 5, minDelay: 100, factor: 3, maxDelay: 1000 })
+    await vi.advanceTimersByTimeAsync(99)
+    expect(times).toEqual([0])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(times).toEqual([0, 100])
+    await vi.advanceTimersByTimeAsync(299)
+    expect(times).toEqual([0, 100])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(times).toEqual([0, 100, 400])
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(times).toEqual([0, 100, 400, 1300, 2300, 3300])
+    expect(await error).toEqual(new Error('no'))
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('defaults to minDelay 100, factor 2, maxDelay 10 000', async () => {
+    const { times, error } = attemptTimes({ retries: 9 })
+    await vi.advanceTimersByTimeAsync(100_000)
+    expect(times).toEqual([0, 100, 300, 700, 1500, 3100, 6300, 12_700, 22_700, 32_700])
+    await error
+  })
+
+  it('asks shouldRetry with the error and the attempt that failed', async () => {
+    const errors = [new Error('e1'), new Error('e2'), new Error('fatal')]
+    const shouldRetry = vi.fn((error: unknown) => (error as Error).message !== 'fatal')
+    let call = 0
+    const error = await rejection(
+      collect(
+        parallelMap(
+          () => {
+            throw errors[call++]
+          },
+          { retry: { retries: 10, minDelay: 0, shouldRetry } },
+        )([1]),
+      ),
+    )
+    expect(error).toBe(errors[2])
+    expect(shouldRetry.mock.calls).toEqual([
+      [errors[0], 1],
+      [errors[1], 2],
+      [errors[2], 3],
+    ])
+  })
+
+  it('fails the item with the error shouldRetry throws', async () => {
+    const thrown = new Error('from shouldRetry')
+    const error = await rejection(
+      collect(
+        parallelMap(
+          () => {
+            throw new Error('task')
+          },
+          {
+            retry: {
+              retries: 3,
+              minDelay: 0,
+              shouldRetry: () => {
+                throw thrown
+              },
+            },
+          },
+        )([1]),
+      ),
+    )
+    expect(error).toBe(thrown)
+  })
+
+  it('applies the timeout to each attempt', async () => {
+    vi.useFakeTimers()
+    const contexts: TaskContext[] = []
+    const iterator = parallelMap(
+      (x: number, context: TaskContext) => {
+        contexts.push(context)
+        return context.attempt < 3 ? new Promise<number>(() => {}) : x
+      },
+      { timeout: 50, retry: { retries: 2, minDelay: 10 } },
+    )([5])
+    const next = iterator.next()
+    await vi.advanceTimersByTimeAsync(50)
+    expect(contexts).toHaveLength(1)
+    expect(contexts[0]!.signal.reason).toBeInstanceOf(TimeoutError)
+    await vi.advanceTimersByTimeAsync(10)
+    expect(contexts).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(49)
+    expect(contexts[1]!.signal.aborted).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(contexts[1]!.signal.reason).toBeInstanceOf(TimeoutError)
+    await vi.advanceTimersByTimeAsync(20)
+    expect(contexts.map((c) => c.attempt)).toEqual([1, 2, 3])
+    expect(await next).toEqual({ done: false, value: 5 })
+  })
+
+  it('never retries an item aborted by the run (sibling failure, break, signal)', async () => {
+    // A sibling failure aborts item 1, which rejects with the abort reason: retryable for
+    // shouldRetry, yet not retried.
+    const sibling = new Tasks<number>(true)
+    const fatal = new Error('fatal')
+    const shouldRetry = vi.fn((error: unknown) => error !== fatal)
+    const iterator = parallelMap(sibling.fn, { concurrency: 2, retry: { retries: 3, minDelay: 0, shouldRetry } })([0, 1])
+    const first = rejection(iterator.next())
+    await ticks()
+    sibling.call(0).reject(fatal)
+    expect(await first).toBe(fatal)
+    await ticks()
+    expect(sibling.items()).toEqual([0, 1])
+    expect(sibling.aborted()).toEqual([1])
+    expect(shouldRetry.mock.calls).toEqual([[fatal, 1]])
+
+    // A break.
+    const broken = new Tasks<number>(true)
+    const second = parallelMap(broken.fn, { concurrency: 2, retry: { retries: 3, minDelay: 0 } })(naturals())
+    void second.next()
+    await ticks()
+    await second.return!()
+    await ticks()
+    expect(broken.items()).toEqual([0, 1])
+
+    // options.signal, including during a backoff.
+    vi.useFakeTimers()
+    const controller = new AbortController()
+    const calls: number[] = []
+    const third = parallelMap(
+      (x: number, { signal }: TaskContext) => {
+        calls.push(x)
+        if (x === 0) throw new Error('retry me')
+        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+      },
+      { concurrency: 2, signal: controller.signal, retry: { retries: 3, minDelay: 100 } },
+    )([0, 1])
+    const next = rejection(third.next())
+    await vi.advanceTimersByTimeAsync(50)
+    controller.abort(new Error('stop'))
+    await next
+    await third.return!()
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(calls).toEqual([0, 1])
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it("with 'continue', an item that succeeds on retry is yielded and not reported", async () => {
+    const out = await collect(
+      parallelMap(
+        (x: number, { attempt }: TaskContext) => {
+          if (x % 2 === 0 && attempt === 1) throw new Error('flaky')
+          return x
+        },
+        { onError: 'continue', retry: { retries: 1, minDelay: 0 } },
+      )(range(6)),
+    )
+    expect(out).toEqual(range(6))
+  })
+})
+
+describe('onProgress', () => {
+  it('reports at least once per finished item and once at the end, with consistent fields', async () => {
+    const reports: Progress[] = []
+    const out = await collect(
+      parallelMap(
+        async (x: number) => {
+          await ticks(x % 3)
+          if (x === 4) throw new Error('four')
+          return x
+        },
+        { concurrency: 3, onError: 'continue', onProgress: (p) => reports.push(p), total: 10 },
+      )(range(10)),
+    ).catch((error: unknown) => error)
+    expect(out).toBeInstanceOf(AggregateError)
+    expect(reports.length).toBeGreaterThanOrEqual(11)
+    for (const p of reports) {
+      expect(p.done).toBe(p.succeeded + p.failed)
+      expect(p.started).toBe(p.done + p.running)
+      expect(p.running).toBeLessThanOrEqual(3)
+      expect(p.total).toBe(10)
+      expect(p.percent).toBe((100 * p.done) / 10)
+      expect(p.elapsedMs).toBeGreaterThanOrEqual(0)
+      expect(p.perSecond).toBeGreaterThanOrEqual(0)
+    }
+    for (let done = 1; done <= 10; done++) expect(reports.some((p) => p.done === done)).toBe(true)
+    const last = reports.at(-1)!
+    expect(last).toMatchObject({ started: 10, running: 0, succeeded: 9, failed: 1, done: 10, percent: 100, etaMs: 0 })
+  })
+
+  it('computes elapsedMs, perSecond and etaMs from the clock', async () => {
+    vi.useFakeTimers()
+    const reports: Progress[] = []
+    const all = collect(
+      parallelMap(
+        (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), 100)),
+        { concurrency: 1, total: 4, onProgress: (p) => reports.push(p) },
+      )(range(4)),
+    )
+    await vi.advanceTimersByTimeAsync(100)
+    expect(reports[0]).toEqual({
+      started: 1,
+      running: 0,
+      succeeded: 1,
+      failed: 0,
+      done: 1,
+      total: 4,
+      percent: 25,
+      elapsedMs: 100,
+      perSecond: 10,
+      etaMs: 300,
+    })
+    await vi.advanceTimersByTimeAsync(300)
+    expect(await all).toEqual(range(4))
+    expect(reports.at(-1)).toMatchObject({ done: 4, percent: 100, elapsedMs: 400, perSecond: 10, etaMs: 0 })
+  })
+
+  it('leaves total, percent and etaMs out without total', async () => {
+    const reports: Progress[] = []
+    await collect(parallelMap(double, { onProgress: (p) => reports.push(p) })(range(3)))
+    expect(reports.length).toBeGreaterThanOrEqual(4)
+    for (const p of reports) {
+      expect(p).not.toHaveProperty('total')
+      expect(p).not.toHaveProperty('percent')
+      expect(p).not.toHaveProperty('etaMs')
+    }
+  })
+
+  it('reports once more at the end of an early exit', async () => {
+    const reports: Progress[] = []
+    const iterator = parallelMap(double, { concurrency: 2, onProgress: (p) => reports.push(p) })(naturals())
+    await iterator.next()
+    await ticks()
+    const count = reports.length
+    await iterator.return!()
+    expect(reports.length).toBe(count + 1)
+    expect(reports.at(-1)!.running).toBe(0)
+  })
+
+  it('a throwing onProgress fails the run with its error', async () => {
+    const thrown = new Error('progress broke')
+    const error = await rejection(
+      collect(
+        parallelMap(double, {
+          onProgress: () => {
+            throw thrown
+          },
+        })(range(5)),
+      ),
+    )
+    expect(error).toBe(thrown)
+  })
+})
+
+describe('9. what fn may do', () => {
+  it('a synchronous throw counts as a rejection', async () => {
+    const thrown = new Error('sync')
+    const fn = (x: number) => {
+      if (x === 1) throw thrown
+      return x
+    }
+    expect(await rejection(collect(parallelMap(fn)(range(3))))).toBe(thrown)
+    const error = (await rejection(collect(parallelMap(fn, { onError: 'continue' })(range(3))))) as AggregateError
+    expect(error.errors).toEqual([thrown])
+    const records = await collect(parallelMapSettled(fn)(range(3)))
+    expect(records[1]).toMatchObject({ status: 'rejected', reason: thrown })
+  })
+
+  it('a non-promise return is used as is', async () => {
+    const values = [undefined, null, 0, '', { a: 1 }, [1, 2], double]
+    const out = await collect(parallelMap((i: number) => values[i])(range(values.length)))
+    expect(out).toEqual(values)
+    expect(out[4]).toBe(values[4])
+    expect(out[6]).toBe(double)
+  })
+
+  it('a thenable return is awaited', async () => {
+    const thenable: PromiseLike<number> = {
+      then(onFulfilled) {
+        return Promise.resolve(onFulfilled!(42)) as never
+      },
+    }
+    expect(await collect(parallelMap(() => thenable)([1]))).toEqual([42])
+  })
+
+  it('items that are promises are awaited before fn sees them, like p-map', async () => {
+    const out = await collect(parallelMap(double)([Promise.resolve(1), 2, Promise.resolve(3)]))
+    expect(out).toEqual([2, 4, 6])
+  })
+
+  it('passes the index and attempt of every item', async () => {
+    const contexts: [number, number, number][] = []
+    await collect(
+      parallelMap((item: string, { index, attempt }: TaskContext) => contexts.push([index, attempt, item.length]))(
+        ['a', 'bb', 'ccc'],
+      ),
+    )
+    expect(contexts).toEqual([
+      [0, 1, 1],
+      [1, 1, 2],
+      [2, 1, 3],
+    ])
+  })
+})
+
+describe('10. sources', () => {
+  const expected = [2, 4, 6]
+
+  it('arrays, Sets and other iterables', async () => {
+    expect(await collect(parallelMap(double)([1, 2, 3]))).toEqual(expected)
+    expect(await collect(parallelMap(double)(new Set([1, 2, 3])))).toEqual(expected)
+    expect(await collect(parallelMap(double)(new Map([[1, 1], [2, 2], [3, 3]]).keys()))).toEqual(expected)
+  })
+
+  it('sync and async generators', async () => {
+    function* sync() {
+      yield* [1, 2, 3]
+    }
+    async function* asynchronous() {
+      for (const x of [1, 2, 3]) {
+        await tick()
+        yield x
+      }
+    }
+    expect(await collect(parallelMap(double)(sync()))).toEqual(expected)
+    expect(await collect(parallelMap(double)(asynchronous()))).toEqual(expected)
+  })
+
+  it('Node Readable streams in object mode, destroyed on an early exit', async () => {
+    expect(await collect(parallelMap(double)(Readable.from([1, 2, 3])))).toEqual(expected)
+    let i = 0
+    const endless = new Readable({
+      objectMode: true,
+      read() {
+        this.push(i++)
+      },
+    })
+    for await (const value of parallelMap(double, { concurrency: 2 })(endless)) {
+      if (value === 20) break
+    }
+    await ticks()
+    expect(endless.destroyed).toBe(true)
+  })
+
+  it('web ReadableStreams, cancelled on an early exit', async () => {
+    const fromArray = (items: number[]) =>
+      new ReadableStream<number>({
+        start(controller) {
+          for (const x of items) controller.enqueue(x)
+          controller.close()
+        },
+      })
+    expect(await collect(parallelMap(double)(fromArray([1, 2, 3])))).toEqual(expected)
+    let cancelled = false
+    let i = 0
+    const endless = new ReadableStream<number>({
+      pull(controller) {
+        controller.enqueue(i++)
+      },
+      cancel() {
+        cancelled = true
+      },
+    })
+    for await (const value of parallelMap(double, { concurrency: 2 })(endless)) {
+      if (value === 20) break
+    }
+    await ticks()
+    expect(cancelled).toBe(true)
+  })
+
+  it('a ReadableStream-like object with only getReader()', async () => {
+    const stream = new ReadableStream<number>({
+      start(controller) {
+        for (const x of [1, 2, 3]) controller.enqueue(x)
+        controller.close()
+      },
+    })
+    const readerOnly = { getReader: () => stream.getReader() }
+    expect(await collect(parallelMap(double)(readerOnly as never))).toEqual(expected)
+  })
+})
+
+describe('parallelMapSettled', () => {
+  it('yields a record per item, in input order, and never throws for a task failure', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    const boom = new Error('boom')
+    const iterator = parallelMapSettled(
+      (x: string, { attempt }: TaskContext) =>
+        new Promise<string>((resolve, reject) =>
+          setTimeout(() => {
+            if (x === 'b') reject(boom)
+            else if (x === 'c' && attempt === 1) reject(new Error('flaky'))
+            else resolve(x.toUpperCase())
+          }, 10 * (x.charCodeAt(0) - 96)),
+        ),
+      { concurrency: 3, retry: { retries: 1, minDelay: 5, shouldRetry: (e) => e !== boom } },
+    )(['a', 'b', 'c'])
+    const all = collect(iterator)
+    await vi.advanceTimersByTimeAsync(200)
+    const records = await all
+    expect(records).toEqual<Settled<string, string>[]>([
+      { status: 'fulfilled', value: 'A', item: 'a', index: 0, attempts: 1, startedAt: 1_000_000, duration: 10 },
+      { status: 'rejected', reason: boom, item: 'b', index: 1, attempts: 1, startedAt: 1_000_000, duration: 20 },
+      { status: 'fulfilled', value: 'C', item: 'c', index: 2, attempts: 2, startedAt: 1_000_000, duration: 30 + 5 + 30 },
+    ])
+    expect(records[1]!.status === 'rejected' && records[1]!.reason).toBe(boom)
+  })
+
+  it('records a timeout as a rejected item with TimeoutError, and keeps going', async () => {
+    vi.useFakeTimers()
+    const all = collect(
+      parallelMapSettled((x: number) => (x === 1 ? new Promise<number>(() => {}) : x), { timeout: 20 })(range(3)),
+    )
+    await vi.advanceTimersByTimeAsync(20)
+    const records = await all
+    expect(records.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(records[1]!.status === 'rejected' && records[1]!.reason).toBeInstanceOf(TimeoutError)
+    expect(records[1]!.duration).toBe(20)
+  })
+
+  it('as-completed, with the start time of each item', async () => {
+    vi.useFakeTimers({ now: 0 })
+    const all = collect(
+      parallelMapSettled((x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 100 - x * 10)), {
+        concurrency: 1,
+        ordered: false,
+      })(range(3)),
+    )
+    await vi.advanceTimersByTimeAsync(1000)
+    const records = await all
+    expect(records.map((r) => [r.index, r.startedAt, r.duration])).toEqual([
+      [0, 0, 100],
+      [1, 100, 90],
+      [2, 190, 80],
+    ])
+  })
+
+  it('still throws a source error, and still honours the signal', async () => {
+    const broken = new Error('source')
+    async function* source() {
+      yield 1
+      throw broken
+    }
+    const iterator = parallelMapSettled(double)(source())
+    expect(await iterator.next()).toMatchObject({ done: false, value: { status: 'fulfilled', value: 2 } })
+    expect(await rejection(iterator.next())).toBe(broken)
+
+    const controller = new AbortController()
+    const reason = new Error('stop')
+    const aborted = parallelMapSettled(() => new Promise(() => {}), { signal: controller.signal })([1])
+    const next = aborted.next()
+    controller.abort(reason)
+    expect(await rejection(next)).toBe(reason)
+  })
+})
+
+describe('parallel (it-parallel drop-in)', () => {
+  function taskList(count: number) {
+    const state = { running: 0, max: 0 }
+    const tasks = range(count).map((i) => async () => {
+      state.running++
+      state.max = Math.max(state.max, state.running)
+      await ticks(1 + ((i * 7) % 4))
+      state.running--
+      return i
+    })
+    return { state, tasks }
+  }
+
+  it('defaults to concurrency Infinity and completion order', async () => {
+    const { state, tasks } = taskList(100)
+    const out = await collect(parallel(tasks))
+    expect(state.max).toBe(100)
+    expect(out).not.toEqual(range(100))
+    expect(out.sort((a, b) => a - b)).toEqual(range(100))
+  })
+
+  it('with 100 tasks, concurrency 4 and ordered, never runs more than 4 at once', async () => {
+    const { state, tasks } = taskList(100)
+    const out = await collect(parallel(tasks, { concurrency: 4, ordered: true }))
+    expect(state.max).toBe(4)
+    expect(out).toEqual(range(100))
+  })
+
+  it('hands each task its context, and aborts it on break', async () => {
+    const signals: AbortSignal[] = []
+    const tasks = range(3).map((i) => ({ signal }: TaskContext) => {
+      signals.push(signal)
+      return i === 0 ? i : new Promise<number>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+    })
+    for await (const value of parallel(tasks)) {
+      expect(value).toBe(0)
+      break
+    }
+    expect(signals.map((s) => s.aborted)).toEqual([false, true, true])
+  })
+
+  it('validates at once', () => {
+    expect(() => parallel([], { concurrency: 0 })).toThrow(RangeError)
+    expect(() => parallel([], { ordered: 'yes' as never })).toThrow(TypeError)
+    expect(() => parallel(5 as never)).toThrow(TypeError)
+    expect(() => parallel([], null as never)).toThrow(TypeError)
+  })
+})
+
+describe('a source that cannot be opened', () => {
+  it('rejects the first next() with the error and ends, under either policy', async () => {
+    for (const onError of ['abort', 'continue'] as const) {
+      const locked = {
+        [Symbol.asyncIterator](): AsyncIterator<number> {
+          throw new Error('locked')
+        },
+      }
+      const it = parallelMap(async (x: number) => x, { onError })(locked)
+      await expect(it.next()).rejects.toThrow('locked')
+      await expect(it.next()).resolves.toEqual({ done: true, value: undefined })
+    }
+  })
+})
+
+describe('items that are promises', () => {
+  it('return() does not wait for an item promise that never settles: fn never started', async () => {
+    const fn = vi.fn((x: number) => x)
+    const it = parallelMap(fn)([Promise.resolve(1), new Promise<number>(() => {})])
+    await expect(it.next()).resolves.toEqual({ done: false, value: 1 })
+    await expect(it.return!()).resolves.toEqual({ done: true, value: undefined })
+    expect(fn).toHaveBeenCalledTimes(1)
+  })
+
+  it('a sibling failure does not wait for an item promise that never settles', async () => {
+    const it = parallelMap(async (x: number) => {
+      if (x === 1) throw new Error('first fails')
+      return x
+    })([Promise.resolve(1), new Promise<number>(() => {})])
+    await expect(it.next()).rejects.toThrow('first fails')
+  })
+})
