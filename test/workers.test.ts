@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { collect, TimeoutError } from '../src/index.js'
 import { fromRecord, toRecord } from '../src/workers/cloned-error.js'
 import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
+import { failOnUnhandledRejections, range } from './helpers.js'
 
 const fixture = new URL('fixtures/double.mjs', import.meta.url)
 const fixturePath = fileURLToPath(fixture)
@@ -36,6 +37,8 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   }
   throw new Error('expected a rejection')
 }
+
+failOnUnhandledRejections()
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -219,7 +222,7 @@ describe('workerMap on a shared pool', () => {
   })
 
   it('calls the default export on worker threads and yields the results in input order', async () => {
-    const items = Array.from({ length: 50 }, (_, i) => i)
+    const items = range(50)
     expect(await collect(workerMap<number, number>(fixture, { pool })(items))).toEqual(items.map((n) => n * 2))
   })
 
