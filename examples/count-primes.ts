@@ -6,22 +6,43 @@ export interface Range {
   readonly to: number
 }
 
+/** What every thread receives once: the primes below some bound, in order, to divide by. */
+export interface Settings {
+  readonly smallPrimes: readonly number[]
+}
+
+/** The primes below `bound`, by the sieve of Eratosthenes. */
+export function primesBelow(bound: number): number[] {
+  const composite = new Uint8Array(bound)
+  const primes: number[] = []
+  for (let n = 2; n < bound; n++) {
+    if (composite[n]) continue
+    primes.push(n)
+    for (let multiple = n * n; multiple < bound; multiple += n) composite[multiple] = 1
+  }
+  return primes
+}
+
+function isPrime(n: number, smallPrimes: readonly number[]): boolean {
+  if (n < 2) return false
+  for (const p of smallPrimes) {
+    if (p * p > n) return true
+    if (n % p === 0) return n === p
+  }
+  // Past the table: odd divisors from its last prime on.
+  for (let d = smallPrimes[smallPrimes.length - 1]! + 2; d * d <= n; d += 2) {
+    if (n % d === 0) return false
+  }
+  return true
+}
+
 /**
  * The worker module of examples/workers.ts: counts the primes in a range by trial division, a
- * deliberately CPU-bound loop that never yields. `workerData.step` is how far apart odd divisors
- * are tried (2), shared by every thread once.
+ * CPU-bound loop that never yields, dividing by the table of small primes that the main thread
+ * computed once and every thread received as `workerData` (the `$using:` of runspaces).
  */
-export default function countPrimes({ from, to }: Range, { workerData }: WorkerContext<{ step: number }>): number {
-  let count = from <= 2 && to > 2 ? 1 : 0
-  for (let n = Math.max(3, from | 1); n < to; n += 2) {
-    let prime = true
-    for (let d = 3; d * d <= n; d += workerData.step) {
-      if (n % d === 0) {
-        prime = false
-        break
-      }
-    }
-    if (prime) count++
-  }
+export default function countPrimes({ from, to }: Range, { workerData }: WorkerContext<Settings>): number {
+  let count = 0
+  for (let n = from; n < to; n++) if (isPrime(n, workerData.smallPrimes)) count++
   return count
 }

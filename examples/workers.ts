@@ -1,13 +1,17 @@
 // Counts primes on worker threads, like ForEach-Object -Parallel over runspaces (Start-ThreadJob):
 // the ranges are searched on every core at once, the counts come back in input order, and a
 // runaway range is stopped by its per-item timeout although its loop never yields.
-// Run: node --import tsx examples/workers.ts
+// Run: node --import tsx examples/workers.ts [--size 1000000 --timeout 3000]
 import { availableParallelism } from 'node:os'
+import { parseArgs } from 'node:util'
 import { TimeoutError, type Progress } from '../src/index.js'
 import { workerMap } from '../src/workers/index.js'
-import type { Range } from './count-primes.js'
+import { primesBelow, type Range } from './count-primes.js'
 
-const size = 1_000_000
+const { values } = parseArgs({
+  options: { size: { type: 'string', default: '1000000' }, timeout: { type: 'string', default: '3000' } },
+})
+const size = Number(values.size)
 const ranges: Range[] = Array.from({ length: 8 }, (_, i) => ({ from: i * size, to: (i + 1) * size }))
 // A range far too large to finish in time: the timeout terminates its thread, and the pool starts a
 // fresh one for the ranges after it.
@@ -18,8 +22,8 @@ function showProgress({ done, total, running }: Progress): void {
 }
 
 const countPrimes = workerMap<Range, number>(new URL('count-primes.ts', import.meta.url), {
-  workerData: { step: 2 },
-  timeout: 3_000,
+  workerData: { smallPrimes: primesBelow(10_000) },
+  timeout: Number(values.timeout),
   onError: 'continue',
   onProgress: showProgress,
   total: ranges.length,

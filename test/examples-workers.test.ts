@@ -1,0 +1,34 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+import countPrimes, { primesBelow } from '../examples/count-primes.js'
+
+const context = (smallPrimes: readonly number[]) => ({ index: 0, attempt: 1, workerData: { smallPrimes } })
+
+describe('examples/count-primes.ts', () => {
+  it('sieves the small primes and counts the primes in a range', () => {
+    expect(primesBelow(30)).toEqual([2, 3, 5, 7, 11, 13, 17, 19, 23, 29])
+    expect(countPrimes({ from: 0, to: 100 }, context(primesBelow(100)))).toBe(25)
+    expect(countPrimes({ from: 90, to: 110 }, context(primesBelow(100)))).toBe(5)
+  })
+
+  it('goes on past the end of its table of small primes', () => {
+    const range = { from: 1_000_000, to: 1_001_000 }
+    expect(countPrimes(range, context(primesBelow(20)))).toBe(countPrimes(range, context(primesBelow(1_001))))
+  })
+})
+
+describe('examples/workers.ts', () => {
+  it('counts the primes on worker threads and stops the runaway range at its timeout', async () => {
+    const example = fileURLToPath(new URL('../examples/workers.ts', import.meta.url))
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', example, '--size', '100000', '--timeout', '2000'],
+      { timeout: 30_000 },
+    )
+    expect(stdout).toMatch(/^Counting primes in 9 ranges on \d+ threads\n/)
+    expect(stdout).toContain('stopped: Item 4 timed out after 2000 ms\n')
+    expect(stdout).toMatch(/\n63951 primes below 800000, in \d+ ms\n$/)
+  })
+})
