@@ -137,7 +137,15 @@ describe('workerMap on a pool of its own run', () => {
     ])
     for (const result of results) expect(result.threadId).not.toBe(0)
     expect(destroy).toHaveBeenCalledOnce()
-    expect((destroy.mock.contexts[0] as Piscina).threads).toHaveLength(0)
+    const pool = destroy.mock.contexts[0] as Piscina
+    expect(pool.maxThreads).toBe(2)
+    expect(pool.threads).toHaveLength(0)
+  })
+
+  it('gives a run with concurrency: Infinity os.availableParallelism() threads', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    expect(await collect(workerMap(fixture, { concurrency: Infinity })(range(10)))).toEqual(range(10).map((n) => n * 2))
+    expect((destroy.mock.contexts[0] as Piscina).maxThreads).toBe(availableParallelism())
   })
 
   it('destroys the pool when the run fails, before the error is thrown', async () => {
