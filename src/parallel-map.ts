@@ -15,6 +15,7 @@ import {
 } from './errors.js'
 import { Deque } from './internal/deque.js'
 import { deferred, type Deferred } from './internal/deferred.js'
+import { closeIterator } from './internal/iterator.js'
 import { open } from './internal/source.js'
 import { ProgressCounter } from './progress.js'
 import type {
@@ -701,21 +702,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     this.#sourceDone = true
     const iterator = this.#syncIterator ?? this.#asyncIterator
     this.#syncIterator = this.#asyncIterator = undefined
-    if (wasDone && !this.#pulling) return undefined
-    if (iterator?.return === undefined) return undefined
-    try {
-      const returned = Promise.resolve(iterator.return())
-      if (this.#pulling) {
-        returned.catch(() => undefined)
-        return undefined
-      }
-      return returned.then(
-        () => undefined,
-        () => undefined,
-      )
-    } catch {
-      return undefined
-    }
+    if (iterator === undefined || (wasDone && !this.#pulling)) return undefined
+    return closeIterator(iterator, this.#pulling)
   }
 }
 

@@ -46,7 +46,7 @@ export function nextOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>
  * `parallelMap` ignores it. While a `next()` of the iterator is pending (`pulling`), the promise
  * resolves at once: an async generator queues `return()` behind that pull, which may never settle.
  */
-export function closeIterator(iterator: AsyncIterator<unknown>, pulling: boolean): Promise<void> {
+export function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknown>, pulling: boolean): Promise<void> {
   let returned: Promise<unknown>
   try {
     if (iterator.return === undefined) return RESOLVED
