@@ -30,7 +30,7 @@ import type {
 } from './types.js'
 
 /** Options after validation, with every default filled in. */
-interface Config {
+export interface Config {
   readonly concurrency: number
   readonly ordered: boolean
   readonly readAhead: number
@@ -44,7 +44,11 @@ interface Config {
   readonly settled: boolean
 }
 
-function configure(options: unknown, settled: boolean): Config {
+/**
+ * Validates `parallelMap` options and fills in the defaults; throws as `parallelMap` does. Not part
+ * of the public API: `workerMap` uses it to check its options before any run exists.
+ */
+export function configure(options: unknown, settled: boolean): Config {
   const o = checkOptions<ParallelMapOptions>('options', options)
   const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1, true)
   const readAhead = o.readAhead === undefined ? 2 * concurrency : checkReadAhead(o.readAhead, concurrency)

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Piscina } from 'piscina'
 import { checkInteger, checkOptions, describe } from '../errors.js'
-import { parallelMap } from '../parallel-map.js'
+import { configure, parallelMap } from '../parallel-map.js'
 import type { Operator, ParallelMapOptions } from '../types.js'
 import { fromRecord } from './cloned-error.js'
 import { checkWorkerData, startPool, type WorkerPool } from './pool.js'
@@ -168,9 +168,9 @@ export function workerMap<T = unknown, R = unknown>(module: string | URL, option
 
   const threads = Number.isFinite(concurrency) ? concurrency : availableParallelism()
   const newRun = (): PoolRun<R> => new PoolRun<R>(threads, workerData, rest.signal)
-  // parallelMap checks its options when it is called: once now, so that bad ones throw here, then
-  // once for every run, bound to the run's own pool (a run that is never iterated starts no pool).
-  schedule(newRun())
+  // Checked now, so that bad options throw here rather than when the operator is applied; each run
+  // then gets a scheduler bound to its own pool (a run that is never iterated starts no pool).
+  configure(schedulerOptions, false)
   return (source) => {
     const run = newRun()
     return run.start(schedule(run)(source))
