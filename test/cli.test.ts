@@ -218,27 +218,32 @@ describe('the throttle limit', () => {
 })
 
 describe('timeouts and retries', () => {
+  // Sleep lengths unique to this test process, so that another run of the suite cannot be mistaken
+  // for a leftover child.
+  const long1 = `30.1${process.pid}`
+  const long2 = `30.2${process.pid}`
+
   it('stops a command that outlives --item-timeout; the item fails and the others go on', async () => {
     const results = join(scratch(), 'results.json')
     const { code, stderr } = await cli(['--item-timeout', '1', '--results', results, '--', 'sleep'], {
-      input: '0\n30.1234\n0\n',
+      input: `0\n${long1}\n0\n`,
     })
     expect(code).toBe(1)
-    expect(stderr).toContain('"30.1234": timed out after 1 s')
+    expect(stderr).toContain(`"${long1}": timed out after 1 s`)
     const records = JSON.parse(readFileSync(results, 'utf8')) as { item: string; status: string; error: string | null }[]
     expect(records.map((r) => [r.item, r.status])).toEqual([
       ['0', 'succeeded'],
-      ['30.1234', 'failed'],
+      [long1, 'failed'],
       ['0', 'succeeded'],
     ])
     expect(records[1]!.error).toBe('timed out after 1 s')
-    expect(processesMatching('sleep 30.1234')).toEqual([])
+    expect(processesMatching(`sleep ${long1}`)).toEqual([])
   })
 
   it('stops the whole run at --timeout: running items fail, even while standard input stays open', async () => {
     const results = join(scratch(), 'results.ndjson')
     const child = start(['--timeout', '1.5', '--results', results, '--', 'sleep'])
-    child.stdin!.write('0\n30.2345\n')
+    child.stdin!.write(`0\n${long2}\n`)
     const { code, stderr } = await finish(child)
     child.stdin!.destroy()
     expect(code).toBe(1)
@@ -246,9 +251,9 @@ describe('timeouts and retries', () => {
     const records = readFileSync(results, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
     expect(records).toMatchObject([
       { item: '0', status: 'succeeded', exitCode: 0 },
-      { item: '30.2345', status: 'failed', exitCode: null, signal: 'SIGTERM', error: '--timeout of 1.5 s reached' },
+      { item: long2, status: 'failed', exitCode: null, signal: 'SIGTERM', error: '--timeout of 1.5 s reached' },
     ])
-    expect(processesMatching('sleep 30.2345')).toEqual([])
+    expect(processesMatching(`sleep ${long2}`)).toEqual([])
   })
 
   it('runs a failed command again with --retries', async () => {
