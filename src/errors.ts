@@ -39,12 +39,23 @@ export function checkInteger(name: string, value: unknown, min: number, allowInf
   return value
 }
 
-/** A finite number > 0 (a duration in ms). */
+/** The longest delay a timer keeps: Node and browsers fire a longer one at once. */
+export const MAX_DELAY = 2_147_483_647
+
+/** A delay in ms that a timer can keep (at most {@link MAX_DELAY}); checked after its other checks. */
+export function checkMaxDelay(name: string, value: number): number {
+  if (value > MAX_DELAY) {
+    throw new RangeError(`Expected ${name} to be at most ${MAX_DELAY} ms (the longest timer delay), got ${value}`)
+  }
+  return value
+}
+
+/** A finite number > 0 (a duration in ms), at most {@link MAX_DELAY}. */
 export function checkDuration(name: string, value: unknown): number {
   const expected = 'a finite number > 0'
   if (typeof value !== 'number') fail(name, expected, value, TypeError)
   if (!Number.isFinite(value) || value <= 0) fail(name, expected, value, RangeError)
-  return value
+  return checkMaxDelay(name, value)
 }
 
 /** A finite number >= `min`. */

@@ -5,6 +5,7 @@ import {
   checkDuration,
   checkFunction,
   checkInteger,
+  checkMaxDelay,
   checkNumber,
   checkOneOf,
   checkOptions,
@@ -77,11 +78,14 @@ function checkReadAhead(value: unknown, concurrency: number): number {
 
 function configureRetry(retry: unknown): Config['retry'] {
   const r = checkOptions<RetryOptions>('retry', retry)
-  const minDelay = r.minDelay === undefined ? 100 : checkNumber('retry.minDelay', r.minDelay, 0)
+  const minDelay = r.minDelay === undefined ? 100 : checkMaxDelay('retry.minDelay', checkNumber('retry.minDelay', r.minDelay, 0))
   return {
     retries: checkInteger('retry.retries', r.retries, 0),
     minDelay,
-    maxDelay: r.maxDelay === undefined ? Math.max(10_000, minDelay) : checkNumber('retry.maxDelay', r.maxDelay, minDelay),
+    maxDelay:
+      r.maxDelay === undefined
+        ? Math.max(10_000, minDelay)
+        : checkMaxDelay('retry.maxDelay', checkNumber('retry.maxDelay', r.maxDelay, minDelay)),
     factor: r.factor === undefined ? 2 : checkNumber('retry.factor', r.factor, 1),
     shouldRetry: r.shouldRetry === undefined ? undefined : checkFunction<(error: unknown, attempt: number) => boolean>('retry.shouldRetry', r.shouldRetry),
   }

@@ -55,6 +55,12 @@ const cases: Case[] = [
   [{ timeout: 0 }, RangeError, 'Expected timeout to be a finite number > 0, got 0'],
   [{ timeout: Infinity }, RangeError, 'Expected timeout to be a finite number > 0, got Infinity'],
   [{ timeout: '100' }, TypeError, 'Expected timeout to be a finite number > 0, got "100" (string)'],
+  [{ timeout: 2 ** 31 }, RangeError, 'Expected timeout to be at most 2147483647 ms (the longest timer delay), got 2147483648'],
+  [
+    { retry: { retries: 1, maxDelay: 2 ** 31 } },
+    RangeError,
+    'Expected retry.maxDelay to be at most 2147483647 ms (the longest timer delay), got 2147483648',
+  ],
   [{ timeout: null }, TypeError, 'Expected timeout to be a finite number > 0, got null'],
   // onError: one of two strings; anything else is a TypeError, even a string
   [{ onError: 'ignore' }, TypeError, `Expected onError to be one of 'abort', 'continue', got "ignore" (string)`],

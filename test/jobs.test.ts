@@ -93,7 +93,9 @@ describe('startJob: validation', () => {
     expect(() => job.receive(3 as never)).toThrow(new TypeError('Expected options to be an object, got 3'))
     expect(() => job.wait({ timeout: -1 })).toThrow(new RangeError('Expected timeout to be a finite number >= 0, got -1'))
     expect(() => job.wait({ timeout: NaN })).toThrow(new RangeError('Expected timeout to be a finite number >= 0, got NaN'))
-    expect(() => job.wait({ timeout: Infinity })).toThrow(RangeError)
+    expect(() => job.wait({ timeout: 2 ** 31 })).toThrow(
+      new RangeError('Expected timeout to be at most 2147483647 ms (the longest timer delay), got 2147483648'),
+    )
     expect(() => job.wait({ timeout: '1' } as never)).toThrow(
       new TypeError('Expected timeout to be a finite number >= 0, got "1" (string)'),
     )
@@ -540,6 +542,16 @@ describe('wait', () => {
     expect(getEventListeners(job, 'statechange')).toHaveLength(0)
     source.end()
     expect(await job.wait({ timeout: 100 })).toBe(true)
+  })
+
+  it('takes timeout: Infinity as no timeout', async () => {
+    vi.useFakeTimers()
+    const source = manual<number>()
+    const job = startJob(source.iterator)
+    const result = job.wait({ timeout: Infinity })
+    expect(vi.getTimerCount()).toBe(0)
+    source.end()
+    expect(await result).toBe(true)
   })
 
   it('resolves true when the job ends before the timeout, and clears the timer', async () => {

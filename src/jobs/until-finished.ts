@@ -1,4 +1,4 @@
-import { checkNumber, checkOptions } from '../errors.js'
+import { checkMaxDelay, checkNumber, checkOptions } from '../errors.js'
 
 /** What {@link untilFinished} needs of a job: its state and its `statechange` event. */
 export interface Finishing extends EventTarget {
@@ -8,7 +8,8 @@ export interface Finishing extends EventTarget {
 /** Options of `job.wait()`, `waitAll()` and `waitAny()`. */
 export interface WaitOptions {
   /**
-   * Most milliseconds to wait (finite, >= 0). At the timeout the promise resolves (`false` or
+   * Most milliseconds to wait: >= 0 and at most 2147483647 (the longest timer delay), or `Infinity`
+   * for no timeout. At the timeout the promise resolves (`false` or
    * `undefined`), it never rejects, and the jobs keep running. Default: no timeout.
    */
   readonly timeout?: number
@@ -17,7 +18,8 @@ export interface WaitOptions {
 /** Validates wait options and returns the timeout, if any. */
 export function readTimeout(options: unknown): number | undefined {
   const o = checkOptions<WaitOptions>('options', options)
-  return o.timeout === undefined ? undefined : checkNumber('timeout', o.timeout, 0)
+  if (o.timeout === undefined || o.timeout === Infinity) return undefined
+  return checkMaxDelay('timeout', checkNumber('timeout', o.timeout, 0))
 }
 
 /**
