@@ -1,6 +1,6 @@
 import { extname } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { checkDuration, checkInteger } from '../errors.js'
+import { checkDuration, checkInteger, MAX_DELAY } from '../errors.js'
 
 /** Formats of the `--results` file, chosen by its extension. */
 export type ResultsFormat = 'json' | 'ndjson' | 'csv'
@@ -55,9 +55,11 @@ Options:
   -j, --throttle-limit N    run at most N commands at once (integer >= 1, default 5)
       --keep-order          print outputs in input order (the default)
       --as-completed        print each output as soon as its command ends
-      --timeout SECONDS     stop the whole run after SECONDS; running items fail
+      --timeout SECONDS     stop the whole run after SECONDS; running items fail,
+                            items not yet started are not run and not counted
       --item-timeout SECONDS
                             stop a command that runs longer than SECONDS; it fails
+                            (both: a number > 0, at most 2147483.647)
       --retries N           run a failed command up to N more times (default 0)
       --progress            draw a progress bar on stderr when it is a terminal
       --results FILE        write a record per item to FILE (.json, .ndjson, .csv)
@@ -67,9 +69,12 @@ Options:
   -h, --help                print this help
       --version             print the version
 
-Exit status: 0 when every item succeeded; 1-100 the number of failed items;
-101 when more than 100 failed; 130 on SIGINT (Ctrl+C), 143 on SIGTERM;
-255 for bad options or usage.
+Exit status: 0 when every item succeeded; 1-100 the number of failed items
+(with --timeout, the items running at the deadline count as failed, the items
+never started do not count); 101 when more than 100 failed; 130 on SIGINT
+(Ctrl+C), 143 on SIGTERM; 141 when stdout or stderr was closed by its reader
+(| head); 255 for bad options or usage, a file that cannot be opened, or
+output that cannot be written (disk full).
 `
 
 const OPTIONS = {
@@ -122,8 +127,8 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       command,
       throttleLimit: throttleLimit === undefined ? 5 : numberOption('--throttle-limit', throttleLimit, integer(1)),
       ordered: !values['as-completed'],
-      timeout: timeout === undefined ? undefined : 1000 * numberOption('--timeout', timeout, checkDuration),
-      itemTimeout: itemTimeout === undefined ? undefined : 1000 * numberOption('--item-timeout', itemTimeout, checkDuration),
+      timeout: timeout === undefined ? undefined : numberOption('--timeout', timeout, seconds),
+      itemTimeout: itemTimeout === undefined ? undefined : numberOption('--item-timeout', itemTimeout, seconds),
       retries: retries === undefined ? 0 : numberOption('--retries', retries, integer(0)),
       progress: values.progress ?? false,
       results: values.results === undefined ? undefined : resultsOption(values.results),
@@ -154,6 +159,14 @@ function parseErrorMessage(error: unknown): string {
 
 function integer(min: number): (name: string, value: unknown) => number {
   return (name, value) => checkInteger(name, value, min)
+}
+
+/** Seconds > 0, converted to ms; bounded in ms, the unit the timers keep them in. */
+function seconds(name: string, value: unknown): number {
+  if (typeof value === 'number' && Number.isFinite(value) && 1000 * value > MAX_DELAY) {
+    throw new RangeError(`Expected ${name} to be at most ${MAX_DELAY / 1000} seconds (the longest timer delay), got ${value}`)
+  }
+  return 1000 * checkDuration(name, value)
 }
 
 /** A number option, checked by one of the library's checks; the message shows the text as typed. */

@@ -42,6 +42,13 @@ describe('parseCommandLine', () => {
     })
   })
 
+  it('accepts timeouts up to the longest timer delay, 2147483.647 s', () => {
+    expect(options(['--timeout', '2147483.647', '--item-timeout', '2147483.647', 'x'])).toMatchObject({
+      timeout: 2_147_483_647,
+      itemTimeout: 2_147_483_647,
+    })
+  })
+
   it('starts the command at the first word that is not an option, and leaves its options alone', () => {
     expect(options(['-j', '2', 'gzip', '-k', '--best', '{}']).command).toEqual(['gzip', '-k', '--best', '{}'])
     expect(options(['--shell', 'echo', '--', 'x']).command).toEqual(['echo', '--', 'x'])
@@ -63,6 +70,8 @@ describe('parseCommandLine', () => {
     [['--timeout', '-1', 'x'], "Option '--timeout' argument is ambiguous."],
     [['--timeout=-1', 'x'], 'Expected --timeout to be a finite number > 0, got "-1"'],
     [['--item-timeout', 'Infinity', 'x'], 'Expected --item-timeout to be a finite number > 0, got "Infinity"'],
+    [['--timeout', '2200000', 'x'], 'Expected --timeout to be at most 2147483.647 seconds (the longest timer delay), got "2200000"'],
+    [['--item-timeout', '3e9', 'x'], 'Expected --item-timeout to be at most 2147483.647 seconds (the longest timer delay), got "3e9"'],
     [['--nope', 'x'], "Unknown option '--nope'"],
     [['--shell=yes', 'x'], "Option '--shell' does not take an argument"],
     [['-j'], "Option '-j, --throttle-limit <value>' argument missing"],
