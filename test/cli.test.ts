@@ -256,6 +256,15 @@ describe('timeouts and retries', () => {
     expect(processesMatching(`sleep ${long2}`)).toEqual([])
   })
 
+  it('ends a --dry-run at --timeout while standard input stays open', async () => {
+    const child = start(['--dry-run', '--timeout', '0.5', '--', 'echo'])
+    child.stdin!.write('a\n')
+    const { code, stdout } = await finish(child)
+    child.stdin!.destroy()
+    expect(stdout).toBe('echo a\n')
+    expect(code).toBe(0)
+  })
+
   it('runs a failed command again with --retries', async () => {
     const work = scratch()
     const results = join(work, 'results.json')
@@ -304,6 +313,8 @@ describe('exit status', () => {
     [['--results', 'out.txt', '--', 'true'], 'Expected --results to end in .json, .ndjson or .csv, got "out.txt"'],
     [['--keep-order', '--as-completed', '--', 'true'], '--keep-order and --as-completed exclude each other'],
     [['-a', '/no/such/file', '--', 'true'], 'cannot read --arg-file'],
+    [['--results', '/no/such/dir/r.json', '--', 'true'], 'cannot write --results: ENOENT'],
+    [['--timeout', '2200000', '--', 'true'], 'Expected --timeout to be at most 2147483.647 seconds (the longest timer delay), got "2200000"'],
   ])('is 255 for bad usage: %j', async (args, message) => {
     const { code, stdout, stderr } = await cli(args, { input: 'x\n' })
     expect(stderr).toContain(message)
@@ -314,6 +325,7 @@ describe('exit status', () => {
   it('prints --help and --version', async () => {
     const help = await cli(['--help'])
     expect(help.stdout).toContain('--throttle-limit N')
+    expect(help.stdout).toContain('141 when stdout or stderr was closed by its reader')
     expect(help.code).toBe(0)
     const version = await cli(['--version'])
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
@@ -397,6 +409,58 @@ describe('streaming', () => {
   })
 })
 
+describe('output that cannot be written', () => {
+  const long = `30.3${process.pid}`
+
+  /** Runs `script` in bash; `$BIN` is the command. Its stderr is captured, its stdout too. */
+  function bash(script: string): Promise<Ran> {
+    return finish(spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BIN } }))
+  }
+
+  it('stops the run, its children included, when stderr is closed by its reader, and exits 141', async () => {
+    const work = scratch()
+    const results = join(work, 'results.json')
+    // `wait` writes to stderr once `head` has gone; the long items are still running then. The group
+    // closes its own copy of the pipe before `gone` exists, so that the write finds no reader.
+    const script = `case $1 in first) echo err first >&2;; wait) i=0; while [ ! -e ${work}/gone ] && [ $i -lt 250 ]; do sleep 0.02; i=$((i+1)); done; echo err wait >&2;; *) exec sleep $1;; esac`
+    const { stdout, stderr } = await bash(
+      `printf 'first\nwait\n${long}\n${long}\n' | "$BIN" -j 4 --as-completed --results ${results} -- sh -c '${script}' sh {} 2>&1 | ` +
+        `{ head -n 1; exec <&-; touch ${work}/gone; }; echo "status \${PIPESTATUS[1]}" >&2`,
+    )
+    expect(stdout).toBe('err first\n')
+    expect(stderr).toBe('status 141\n')
+    expect(processesMatching(`sleep ${long}`)).toEqual([])
+    const records = JSON.parse(readFileSync(results, 'utf8')) as { item: string; status: string }[]
+    expect(records.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'failed', 'failed'])
+  })
+
+  it('still prints the stderr of the items reported after stdout was closed', async () => {
+    const work = scratch()
+    // `c` writes to stderr, then runs until the stop; `b` ends once `c` has written and `head` (and
+    // the group's copy of the pipe) has gone: its output meets the closed pipe and stops the run.
+    const wait = `i=0; while [ ! -e ${work}/gone ] || [ ! -e ${work}/c ]; do [ $i -lt 250 ] || exit; sleep 0.02; i=$((i+1)); done`
+    const script = `case $1 in b) ${wait};; c) echo err c >&2; touch ${work}/c; exec sleep ${long};; esac; echo out $1; echo err $1 >&2`
+    const { stdout, stderr } = await bash(
+      `printf 'a\nb\nc\n' | "$BIN" -j 3 -- sh -c '${script}' sh {} | { head -n 1; exec <&-; touch ${work}/gone; }; echo "status \${PIPESTATUS[1]}" >&2`,
+    )
+    expect(stdout).toBe('out a\n')
+    expect(stderr).toBe('err a\nerr b\nerr c\nstatus 141\n')
+    expect(processesMatching(`sleep ${long}`)).toEqual([])
+  })
+
+  it.each([[[]], [['--dry-run']]])('says so and exits 255 when stdout cannot be written (disk full) %j', async (options) => {
+    const { code, stderr } = await cli([...options, '--', 'echo'], { input: 'a\nb\n', stdoutFile: '/dev/full' })
+    expect(stderr).toBe('foreach-parallel: cannot write output: ENOSPC: no space left on device, write\n')
+    expect(code).toBe(255)
+  })
+
+  it('exits 255 when stderr cannot be written', async () => {
+    const { stdout, stderr } = await bash(`printf 'a\n' | "$BIN" -- sh -c 'echo $1 >&2' sh 2>/dev/full; echo "status $?"`)
+    expect(stdout).toBe('status 255\n')
+    expect(stderr).toBe('')
+  })
+})
+
 describe('signals', () => {
   it.each([
     ['SIGINT', 130],
@@ -441,6 +505,16 @@ describe('--progress', () => {
     expect(stdout).toContain('100% 3/3 | 0 failed | 0 running')
     expect(stdout).toContain('\u2588'.repeat(24))
     for (const item of ['a', 'b', 'c']) expect(stdout).toContain(`done-${item}`)
+  })
+
+  it('reads the items of a pipe given to -a once, without counting them first', async () => {
+    const command = `bash -c '${BIN} --progress -a <(printf "x\\ny\\nz\\n") -- echo item:'`
+    const { code, stdout } = await finish(spawn('script', ['-qfec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] }))
+    expect(code).toBe(0)
+    expect(stdout).toContain('item: x')
+    expect(stdout).toContain('item: y')
+    expect(stdout).toContain('item: z')
+    expect(stdout).toContain('3 done | 0 failed | 0 running')
   })
 
   it('is silent when stderr is not a terminal', async () => {

@@ -1,9 +1,9 @@
 import { createReadStream, fstatSync, openSync } from 'node:fs'
 import { once } from 'node:events'
 import { constants } from 'node:os'
-import type { Readable } from 'node:stream'
+import { addAbortSignal, type Readable } from 'node:stream'
 import { TimeoutError } from '../errors.js'
-import { parallelMap, parallelMapSettled } from '../parallel-map.js'
+import { parallelMapSettled } from '../parallel-map.js'
 import { ProgressCounter } from '../progress.js'
 import type { TaskContext } from '../types.js'
 import type { CliOptions } from './args.js'
@@ -21,9 +21,16 @@ export class Stopped extends Error {
   }
 }
 
-/** Our standard output was closed by its reader (`| head`): the run stops quietly. */
-class BrokenPipe extends Error {
-  override readonly name = 'BrokenPipe'
+/** Our standard output or error could not be written: the run stops, so that no output is lost silently. */
+class OutputError extends Error {
+  override readonly name = 'OutputError'
+  /** The system's error code: `EPIPE` when the reader went away (`| head`), `ENOSPC`… */
+  readonly code: string | undefined
+
+  constructor(error: NodeJS.ErrnoException) {
+    super(`cannot write output: ${error.message}`, { cause: error })
+    this.code = error.code
+  }
 }
 
 /** The process's streams and the signal that stops the run. */
@@ -35,21 +42,24 @@ export interface RunIO {
   readonly signal: AbortSignal
 }
 
-/** Exit status when stdout was closed early, as for a process killed by SIGPIPE. */
+/** Exit status when stdout or stderr was closed early, as for a process killed by SIGPIPE. */
 const BROKEN_PIPE_STATUS = 128 + constants.signals.SIGPIPE
 
 /**
  * Runs the command for every item and returns the exit status: 0 when all succeeded, the number
- * of failed items up to 100, 101 above, 128 + the signal's number when stopped by a signal, 255
- * when a file cannot be opened.
+ * of failed items up to 100, 101 above, 128 + the signal's number when stopped by a signal, 141
+ * when stdout or stderr was closed by its reader, 255 when a file cannot be opened or the output
+ * cannot be written.
  */
 export async function run(options: CliOptions, io: RunIO): Promise<number> {
   let input: Readable
+  let countable = false
   let results: ResultsWriter | undefined
   try {
-    input = options.argFile === undefined ? io.stdin : openArgFile(options.argFile)
+    if (options.argFile === undefined) input = io.stdin
+    else ({ input, countable } = openArgFile(options.argFile))
     if (options.results !== undefined && !options.dryRun) {
-      results = openResults(options.results.path, options.results.format)
+      results = openResultsFile(options.results)
     }
   } catch (error) {
     io.stderr.write(`foreach-parallel: ${(error as Error).message}\n`)
@@ -60,10 +70,13 @@ export async function run(options: CliOptions, io: RunIO): Promise<number> {
   const onStop = (): void => stop.abort(io.signal.reason)
   if (io.signal.aborted) onStop()
   else io.signal.addEventListener('abort', onStop, { once: true })
+  let outputError: OutputError | undefined
   const onOutputError = (error: NodeJS.ErrnoException): void => {
-    if (error.code === 'EPIPE') stop.abort(new BrokenPipe('standard output was closed'))
+    outputError ??= new OutputError(error)
+    stop.abort(outputError)
   }
   io.stdout.on('error', onOutputError)
+  io.stderr.on('error', onOutputError)
   const deadline =
     options.timeout === undefined
       ? undefined
@@ -74,13 +87,19 @@ export async function run(options: CliOptions, io: RunIO): Promise<number> {
       status = await dryRun(options, input, io, stop.signal)
     } else {
       const bar = options.progress ? createProgressBar({ stream: io.stderr }) : NO_PROGRESS_BAR
-      // With a file and a bar to show, the items are counted first for the percentage and the ETA.
-      const total = bar !== NO_PROGRESS_BAR && options.argFile !== undefined ? await countLines(options.argFile) : undefined
+      // With a regular file and a bar to show, the items are counted first for the percentage and
+      // the ETA; a pipe (`-a <(…)`) can be read only once, so it goes without a total.
+      const total = bar !== NO_PROGRESS_BAR && countable ? await countLines(options.argFile!) : undefined
       status = await new Run(options, io, stop.signal, results, bar, new ProgressCounter(total)).run(input)
     }
+    await outputSettled()
     const reason: unknown = stop.signal.reason
     if (reason instanceof Stopped) return 128 + constants.signals[reason.signalName]
-    if (reason instanceof BrokenPipe) return BROKEN_PIPE_STATUS
+    if (outputError?.code === 'EPIPE') return BROKEN_PIPE_STATUS
+    if (outputError !== undefined) {
+      io.stderr.write(`foreach-parallel: ${outputError.message}\n`)
+      return 255
+    }
     return status
   } catch (error) {
     io.stderr.write(`foreach-parallel: ${(error as Error).message}\n`)
@@ -88,22 +107,34 @@ export async function run(options: CliOptions, io: RunIO): Promise<number> {
   } finally {
     clearTimeout(deadline)
     io.signal.removeEventListener('abort', onStop)
+    await outputSettled()
     io.stdout.off('error', onOutputError)
+    io.stderr.off('error', onOutputError)
     results?.close()
     // A read of standard input may still be pending after a stop: end it so that the process exits.
     input.destroy()
   }
 }
 
-function openArgFile(path: string): Readable {
+/** The `--arg-file`, and whether it is a regular file, whose lines can be counted before they are read. */
+function openArgFile(path: string): { input: Readable; countable: boolean } {
   let fd: number
   try {
     fd = openSync(path, 'r')
   } catch (error) {
     throw new Error(`cannot read --arg-file: ${(error as Error).message}`)
   }
-  if (fstatSync(fd).isDirectory()) throw new Error(`cannot read --arg-file: ${path} is a directory`)
-  return createReadStream('', { fd })
+  const stats = fstatSync(fd)
+  if (stats.isDirectory()) throw new Error(`cannot read --arg-file: ${path} is a directory`)
+  return { input: createReadStream('', { fd }), countable: stats.isFile() }
+}
+
+function openResultsFile({ path, format }: NonNullable<CliOptions['results']>): ResultsWriter {
+  try {
+    return openResults(path, format)
+  } catch (error) {
+    throw new Error(`cannot write --results: ${(error as Error).message}`)
+  }
 }
 
 /** The input's lines; a read error says what failed. */
@@ -115,12 +146,12 @@ async function* items(input: Readable): AsyncGenerator<string, void, undefined> 
   }
 }
 
-/** `--dry-run`: the commands, one per line, through the same lazy pipeline; nothing runs. */
+/** `--dry-run`: the commands, one per line, as lazily as a run reads its items; nothing runs. */
 async function dryRun(options: CliOptions, input: Readable, io: RunIO, signal: AbortSignal): Promise<number> {
-  const render = (item: string): string => `${buildCommand(options.command, item, options.shell).text}\n`
-  const commands = parallelMap(render, { concurrency: options.throttleLimit, signal })(items(input))
+  // A stop must end a pending read too: standard input may stay open (a terminal, `--timeout`).
+  addAbortSignal(signal, input)
   try {
-    for await (const text of commands) await write(io.stdout, text)
+    for await (const item of items(input)) await write(io.stdout, `${buildCommand(options.command, item, options.shell).text}\n`)
   } catch (error) {
     if (!signal.aborted) throw error
   }
@@ -263,7 +294,8 @@ class Run {
 
   async #print(stdout: Buffer, stderr: Buffer): Promise<void> {
     const { stdout: out, stderr: err } = this.#io
-    if (out.destroyed) return
+    // Written even after a write error (`| head`): stderr may still work, and the stream's error
+    // listener has already stopped the run.
     const drained = stdout.length === 0 || this.#bar.write(out, stdout)
     if (stderr.length > 0) this.#bar.write(err, stderr)
     if (!drained) await drain(out)
@@ -282,9 +314,13 @@ class Run {
   }
 }
 
+/** Lets the error of the latest write to stdout or stderr, emitted on a later tick, reach its listener. */
+function outputSettled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}
+
 /** Writes and waits for the stream to drain if its buffer is full: the backpressure of slow readers. */
 async function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  if (stream.destroyed) return
   if (!stream.write(text)) await drain(stream)
 }
 
