@@ -66,16 +66,19 @@ export function checkNumber(name: string, value: unknown, min: number): number {
   return value
 }
 
+/** A boolean; anything else is a `TypeError`. */
 export function checkBoolean(name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail(name, 'a boolean', value, TypeError)
   return value
 }
 
+/** A string; anything else is a `TypeError`. */
 export function checkString(name: string, value: unknown): string {
   if (typeof value !== 'string') fail(name, 'a string', value, TypeError)
   return value
 }
 
+/** A function; anything else is a `TypeError`. */
 export function checkFunction<F = (...args: never[]) => unknown>(name: string, value: unknown): F {
   if (typeof value !== 'function') fail(name, 'a function', value, TypeError)
   return value as F
@@ -89,6 +92,7 @@ export function checkOneOf<const V extends string>(name: string, value: unknown,
   return value as V
 }
 
+/** An `AbortSignal` (or a look-alike with `aborted` and `addEventListener`); anything else is a `TypeError`. */
 export function checkSignal(name: string, value: unknown): AbortSignal {
   const ok =
     typeof value === 'object' &&

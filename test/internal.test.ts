@@ -202,6 +202,16 @@ describe('openAsync', () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined })
   })
 
+  it("keeps a promised item's error when closing the sync iterator throws too, as for await does", async () => {
+    const iterator: Iterator<number> = {
+      next: () => ({ done: false, value: Promise.reject(new Error('item failed')) as never }),
+      return: () => {
+        throw new Error('return failed')
+      },
+    }
+    await expect(openAsync({ [Symbol.iterator]: () => iterator }).next()).rejects.toThrow('item failed')
+  })
+
   it('closes the sync iterator when a promised item rejects, and on return()', async () => {
     let closed = 0
     function* items() {

@@ -328,6 +328,17 @@ describe('Running → Failed', () => {
 })
 
 describe('Running → Stopped', () => {
+  it('stays Completed when stop() comes after the source has ended, even before the job settled', async () => {
+    const job = startJob([1, 2])
+    const seen: number[] = []
+    for await (const x of job) {
+      seen.push(x)
+      if (x === 2) await job.stop()
+    }
+    expect(seen).toEqual([1, 2])
+    expect(job.state).toBe('Completed')
+  })
+
   it('aborts a parallelMap with in-flight work and resolves after it has settled', async () => {
     let running = 0
     let settled = 0

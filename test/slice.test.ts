@@ -53,7 +53,8 @@ describe('slice, take, drop: array semantics', () => {
         const [start, end] = a <= b ? [a, b] : [b, a]
         const source = tracked(items)
         expect(await collect(slice(start, end)(source))).toEqual(items.slice(start, end))
-        expect(source.state.pulled).toBe(Math.min(items.length, end))
+        // Items are pulled up to the last wanted one, and none at all when none is wanted.
+        expect(source.state.pulled).toBe(start === end ? 0 : Math.min(items.length, end))
       }),
     )
   })
@@ -84,6 +85,14 @@ describe('take: closing the source', () => {
     expect(source.pulls).toBe(2)
     expect(await taken.next()).toEqual({ done: true, value: undefined })
     expect(source.pulls).toBe(2)
+  })
+
+  it('slice(n, n) pulls nothing: no item is wanted, so none is skipped either', async () => {
+    const source = new ManualSource<number>()
+    const sliced = slice(3, 3)(source)
+    expect(await sliced.next()).toEqual({ done: true, value: undefined })
+    expect(source.pulls).toBe(0)
+    expect(source.returned).toBe(true)
   })
 
   it('take(0) pulls nothing, but closes the source when iterated', async () => {

@@ -55,6 +55,18 @@ describe('throttle: rate', () => {
     expect(times).toEqual([0, 0, 100, 100, 200, 200, 300])
   })
 
+  it('never lets a timer that fires early, as measured by performance.now(), open a slot too soon', async () => {
+    // The clock the throttle reads runs 1 % behind the timers: every timer fires a little early.
+    const now = performance.now.bind(performance)
+    const start = now()
+    vi.spyOn(performance, 'now').mockImplementation(() => start + (now() - start) * 0.99)
+    const { times } = await timesOf(throttle({ limit: 1, interval: 100 })([0, 1, 2, 3]))
+    vi.restoreAllMocks()
+    const gaps = times.slice(1).map((at, i) => at - times[i]!)
+    expect(gaps).toHaveLength(3)
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(100)
+  })
+
   it('counts any window, not fixed ones: a slot frees interval ms after its item went out', async () => {
     async function* source(): AsyncGenerator<string> {
       yield 'a'

@@ -5,6 +5,7 @@ export interface Deferred<T> {
   readonly reject: (reason: unknown) => void
 }
 
+/** A new pending {@link Deferred}. */
 export function deferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void
   let reject!: (reason: unknown) => void

@@ -20,7 +20,12 @@ export function openAsync<T>(source: Source<T>): AsyncIterator<T> {
       try {
         return { done: false, value: await result.value }
       } catch (error) {
-        iterator.return?.()
+        // As `for await` does: the item's error wins over one from closing.
+        try {
+          iterator.return?.()
+        } catch {
+          // The item's error is the one to report.
+        }
         throw error
       }
     },

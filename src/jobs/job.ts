@@ -3,6 +3,8 @@
 import { checkBoolean, checkInteger, checkOptions, checkSource, checkString } from '../errors.js'
 import { deferred, type Deferred } from '../internal/deferred.js'
 import { Deque } from '../internal/deque.js'
+import { closeIterator } from '../internal/iterator.js'
+import { DONE } from '../internal/outbox.js'
 import { open } from '../internal/source.js'
 import type { Progress, Source } from '../types.js'
 import { readTimeout, untilFinished, type WaitOptions } from './until-finished.js'
@@ -51,10 +53,6 @@ export interface ReceiveOptions {
   /** `true`: leave the results in the job, to be received again (`Receive-Job -Keep`). Default `false`. */
   readonly keep?: boolean
 }
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
-
-function ignore(): void {}
 
 /** One async iterator over a job: ended by its own `return()`, or after the job's end. */
 interface Cursor {
@@ -105,6 +103,8 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
   #room: Deferred<void> | undefined
   readonly #controller = new AbortController()
   #stopping = false
+  /** The source has ended or thrown: the job finishes as it is, a `stop()` now changes nothing. */
+  #ended = false
   /** The open source, until it ends, throws, or is closed. */
   #iterator: Iterator<T> | AsyncIterator<T> | undefined
   #closing: Promise<void> = Promise.resolve()
@@ -200,7 +200,7 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
    * `next()` settles (a `parallelMap` answers at once and settles when its aborted calls have).
    */
   stop(): Promise<void> {
-    if (this.#state === 'Running' && !this.#stopping) {
+    if (this.#state === 'Running' && !this.#stopping && !this.#ended) {
       this.#stopping = true
       this.#controller.abort(new DOMException('The job was stopped', 'AbortError'))
       this.#closing = this.#close()
@@ -254,6 +254,7 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
       if (!this.#stopping) await this.#pull(input)
     } catch (error) {
       failure = { error }
+      this.#ended = true
     }
     await this.#closing
     await this.#close()
@@ -283,6 +284,8 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
         throw error
       }
       if (result.done) {
+        // Set before any await: a consumer resumed by the last result may call stop() next.
+        this.#ended = true
         this.#iterator = undefined
         return
       }
@@ -311,12 +314,7 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
   #close(): Promise<void> {
     const iterator = this.#iterator
     this.#iterator = undefined
-    if (typeof iterator?.return !== 'function') return Promise.resolve()
-    try {
-      return Promise.resolve(iterator.return()).then(ignore, ignore)
-    } catch {
-      return Promise.resolve()
-    }
+    return iterator === undefined ? Promise.resolve() : closeIterator(iterator, false)
   }
 
   #finish(state: Exclude<JobState, 'Running'>, error?: unknown): void {

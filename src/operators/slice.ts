@@ -16,6 +16,11 @@ class SliceIterator<T> extends StepIterator<T, T> {
   }
 
   protected override async step(): Promise<IteratorResult<T>> {
+    // Nothing wanted (`slice(n, n)`): skip nothing, close at once.
+    if (this.#start >= this.#end) {
+      this.closeSource()
+      return DONE
+    }
     while (this.#index < this.#start) {
       const skipped = await this.pull()
       if (skipped.done) return skipped

@@ -53,8 +53,12 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
     const handedAt = this.#handedAt
     if (handedAt.length === this.#limit) {
       // The slot of the oldest of the last `limit` items frees up `interval` ms after it went out.
-      const wait = handedAt.shift()! + this.#interval - performance.now()
-      if (wait > 0) await delay(this.#stopped.signal, wait)
+      // Timers may fire a little early against performance.now(), so wait until it really has
+      // (in whole milliseconds, the timers' own grain).
+      const free = handedAt.shift()! + this.#interval
+      for (let wait = free - performance.now(); wait > 0; wait = free - performance.now()) {
+        await delay(this.#stopped.signal, Math.ceil(wait))
+      }
     }
     handedAt.push(performance.now())
     return result

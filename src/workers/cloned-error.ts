@@ -8,6 +8,7 @@ const MARK = 'foreach-parallel/workers:error'
 
 type Primitive = string | number | boolean | bigint | null | undefined
 
+/** An error as it crosses from a worker thread: what structured cloning would lose, kept as data. */
 export interface ErrorRecord {
   readonly [MARK]: true
   /** The nearest built-in class in the error's prototype chain. */
