@@ -127,11 +127,12 @@ class Context implements TaskContext {
 }
 
 /**
- * An item from the moment it is pulled until it is handed out or dropped. It is also the context
- * of its first attempt, so that the common case allocates one object per item; a retry gets a
- * fresh {@link Context}.
+ * An item from the moment it is pulled until it is handed out or dropped. It is kept apart from
+ * the {@link Context} that `fn` sees, so that `fn` sees `signal`, `index` and `attempt` only (and
+ * can log or spread its context), never the scheduler's state.
  */
-class Task<T> extends Context {
+class Task<T> {
+  readonly index: number
   item: T
   state = RUNNING
   value: unknown = undefined
@@ -151,9 +152,9 @@ class Task<T> extends Context {
   next: Task<T> | undefined = undefined
 
   constructor(item: T, index: number) {
-    super(index, 1)
+    this.index = index
     this.item = item
-    this.context = this
+    this.context = new Context(index, 1)
   }
 }
 
@@ -215,6 +216,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #pulled = 0
   /** Items handed to the consumer or dropped: `pulled - handed` is bounded by `readAhead`. */
   #handed = 0
+  /** As-completed: items dropped (failed under `'continue'`, or aborted) since the consumer last asked. */
+  #droppedUnpassed = 0
   #running = 0
   #runningHead: Task<T> | undefined
 
@@ -237,6 +240,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   /** Settles when a close started by an abort has finished, for a later `return()` to await. */
   #closing: Promise<void> | undefined
   #abortReason: { reason: unknown } | undefined
+  /** An abort is giving the aborted calls their few microtask turns: every `next()` waits. */
+  #abortGrace = false
   #onAbort: (() => void) | undefined
 
   constructor(fn: Mapper<T, unknown>, config: Config, source: Source<T>) {
@@ -254,7 +259,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   next(): Promise<IteratorResult<R>> {
     if (this.#phase === IDLE) this.#start()
-    if (this.#waiters.length === 0) {
+    if (this.#waiters.length === 0 && !this.#abortGrace) {
       const answer = this.#take()
       if (answer !== NOT_READY) {
         this.#fill()
@@ -448,12 +453,17 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
               throw error
             },
           })
-    settling.then(
-      (value) => {
-        if (task.context === context) this.#settle(task, FULFILLED, value)
-      },
-      (error: unknown) => this.#attemptFailed(task, context, error),
-    )
+    try {
+      settling.then(
+        (value) => {
+          if (task.context === context) this.#settle(task, FULFILLED, value)
+        },
+        (error: unknown) => this.#attemptFailed(task, context, error),
+      )
+    } catch (error) {
+      // A thenable whose then() throws: the attempt fails with that error.
+      this.#attemptFailed(task, context, error)
+    }
   }
 
   #attemptFailed(task: Task<T>, context: Context, error: unknown): void {
@@ -540,7 +550,9 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       task.value = value
       if (!this.#ordered) this.#buffer.push(task)
     }
-    if (!this.#ordered && task.state === DROPPED) this.#handed++
+    // Counted as handed out only when a consumer asks again, as in input order, so that failures
+    // nobody has passed yet still hold their read-ahead room.
+    if (!this.#ordered && task.state === DROPPED) this.#droppedUnpassed++
 
     if (progress) this.#report()
     if (this.#running === 0 && this.#idle) this.#idle.resolve()
@@ -607,6 +619,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether that freed read-ahead room. */
   #flush(): boolean {
+    if (this.#abortGrace) return false
     const handed = this.#handed
     while (this.#waiters.length > 0) {
       const answer = this.#take()
@@ -630,10 +643,14 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
         this.#handed++
         if (head.state === FULFILLED) return { done: false, value: head.value as R }
       }
-    } else if (!this.#failed && buffer.length > 0) {
-      const task = buffer.shift()!
-      this.#handed++
-      return { done: false, value: task.value as R }
+    } else {
+      this.#handed += this.#droppedUnpassed
+      this.#droppedUnpassed = 0
+      if (!this.#failed && buffer.length > 0) {
+        const task = buffer.shift()!
+        this.#handed++
+        return { done: false, value: task.value as R }
+      }
     }
     if (this.#failed) return this.#running === 0 ? this.#end(this.#throw(this.#failure)) : NOT_READY
     if (!this.#sourceDone || this.#running > 0) return NOT_READY
@@ -686,7 +703,10 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       // Guarantee 6 rejects a pending next() at once; guarantee 5 wants the loop to exit after the
       // aborted calls have settled. Calls that honour their signal settle within a few microtask
       // turns, so wait that long (never a timer, never a macrotask) before answering.
+      // A next() called meanwhile waits too (it is parked, and answered below).
+      this.#abortGrace = true
       for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running > 0; turn++) await undefined
+      this.#abortGrace = false
     }
     for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
       if (abort) waiter.reject(abort.reason)
@@ -791,7 +811,7 @@ export function parallel<T>(
 ): AsyncIterableIterator<Awaited<T>> {
   const o = checkOptions<ParallelOptions>('options', options)
   return parallelMap<ParallelTask<T>, T>(runTask, {
-    concurrency: o.concurrency ?? Infinity,
-    ordered: o.ordered ?? false,
+    concurrency: o.concurrency === undefined ? Infinity : o.concurrency,
+    ordered: o.ordered === undefined ? false : o.ordered,
   })(tasks)
 }

@@ -25,7 +25,7 @@ export interface TaskContext {
 
 /** A snapshot of a run's progress, as delivered to `onProgress`. */
 export interface Progress {
-  /** Items whose first attempt has started. */
+  /** Items taken from the source and started (an item that is a promise counts while it is awaited). */
   readonly started: number
   /** Items being processed right now (including those waiting for a retry). */
   readonly running: number
@@ -100,9 +100,9 @@ export interface SettledBase<T> {
   readonly index: number
   /** How many attempts were made. */
   readonly attempts: number
-  /** `Date.now()` when the first attempt started. */
+  /** `Date.now()` when the item was taken from the source and its processing started. */
   readonly startedAt: number
-  /** Milliseconds from the first attempt's start to the item's end. */
+  /** Milliseconds from that start to the item's end, retries included. */
   readonly duration: number
 }
 

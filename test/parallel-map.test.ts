@@ -1620,3 +1620,78 @@ describe('items that are promises', () => {
     await expect(it.next()).rejects.toThrow('first fails')
   })
 })
+
+describe('review findings', () => {
+  it('an abort from the loop body still lets calls that honour the signal settle before the loop exits', async () => {
+    const controller = new AbortController()
+    let running = 0
+    const iterator = parallelMap(
+      async (x: number, { signal }: TaskContext) => {
+        running++
+        try {
+          if (x === 0) return 0
+          // A signal-aware wait a few promise layers deep, like timers/promises.
+          await new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
+            .finally(() => undefined)
+            .then((value) => value)
+            .then((value) => value)
+        } finally {
+          running--
+        }
+      },
+      { concurrency: 3, signal: controller.signal },
+    )([0, 1, 2])
+    const reason = new Error('stop')
+    const error = await rejection(
+      (async () => {
+        for await (const x of iterator) if (x === 0) controller.abort(reason)
+      })(),
+    )
+    expect(error).toBe(reason)
+    expect(running).toBe(0)
+  })
+
+  it('as-completed under continue: failures a paused consumer has not passed still hold read-ahead room', async () => {
+    const source = new ProbeSource(naturals())
+    const iterator = parallelMap(
+      async (x: number) => {
+        if (x > 0) throw new Error(`${x}`)
+        return x
+      },
+      { concurrency: 2, readAhead: 4, ordered: false, onError: 'continue' },
+    )(source)
+    expect(await iterator.next()).toEqual({ done: false, value: 0 })
+    await ticks(50)
+    expect(source.pulled).toBeLessThanOrEqual(1 + 4)
+    await iterator.return!()
+    expect(source.returned).toBe(true)
+  })
+
+  it("fn's context shows signal, index and attempt only: it can be logged and spread", async () => {
+    const seen: TaskContext[] = []
+    await collect(parallelMap((x: number, context: TaskContext) => (seen.push(context), x))([7]))
+    const [context] = seen
+    expect(Object.keys(context!)).toEqual(['index', 'attempt'])
+    expect(JSON.parse(JSON.stringify(context))).toEqual({ index: 0, attempt: 1 })
+    expect(context).toMatchObject({ index: 0, attempt: 1, signal: expect.any(AbortSignal) })
+  })
+
+  it('a thenable whose then() throws fails its item instead of throwing from next()', async () => {
+    const broken = {
+      then() {
+        throw new Error('then threw')
+      },
+    }
+    const iterator = parallelMap((x: number) => (x === 1 ? broken : x), { onError: 'continue' })([0, 1, 2])
+    const next = iterator.next()
+    expect(next).toBeInstanceOf(Promise)
+    expect(await next).toEqual({ done: false, value: 0 })
+    expect(await iterator.next()).toEqual({ done: false, value: 2 })
+    const error = (await rejection(iterator.next())) as AggregateError
+    expect(error.errors).toEqual([new Error('then threw')])
+  })
+
+  it.each([{ concurrency: null }, { ordered: null }])('parallel() refuses %o with a TypeError', (options) => {
+    expect(() => parallel([], options as never)).toThrow(TypeError)
+  })
+})
