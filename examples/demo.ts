@@ -160,7 +160,10 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
     const reportPath = resolve(outDir, `server-health-${stamp(new Date())}.csv`)
     await writeFile(reportPath, toCsv(rows))
     log(formatTable(Object.entries(statuses).map(([status, servers]) => ({ status, servers }))))
-    log(formatTable(rows.filter((row) => row.status !== 'Success')))
+    // On screen the time of day is enough (the CSV keeps the full timestamp), so that the table
+    // fits an 80-column terminal.
+    const failures = rows.filter((row) => row.status !== 'Success')
+    log(formatTable(failures.map((row) => ({ ...row, timestamp: row.timestamp.slice(11, 23) }))))
     log(`   Report (${rows.length} rows): ${reportPath}`)
 
     log(

@@ -59,7 +59,8 @@ export function createProgressBar(options: ProgressBarOptions = {}): ProgressBar
   const bar = new cliProgress.SingleBar({
     stream,
     format: (barOptions, params, payload: Payload) => render(label, barOptions, params, payload),
-    barsize: 24,
+    // Room for the counters beside the bar, so that the line fits an 80-column terminal.
+    barsize: Math.max(8, Math.min(24, (stream.columns || 80) - 76)),
     barCompleteChar: '\u2588',
     barIncompleteChar: '\u2591',
     hideCursor: true,
