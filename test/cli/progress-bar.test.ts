@@ -62,6 +62,17 @@ describe('createProgressBar', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('narrows the bar so that the line fits an 80-column terminal', () => {
+    vi.useFakeTimers()
+    const err = Object.assign(terminal(), { columns: 80 })
+    const bar = createProgressBar({ stream: asStream(err), label: 'health    ' })
+    bar.update(progress(99, { total: 100, percent: 99, running: 10, failed: 8, perSecond: 147.2, etaMs: 0 }))
+    bar.stop()
+    const line = err.text.split(/\x1b\[[0-9;]*[A-Za-z?]|\x1b[78]/).find((part) => part.includes('99%'))!
+    expect(line).toContain(`health     | ${'\u2588'.repeat(8)} 99% 99/100 | 8 failed | 10 running`)
+    expect(line.length).toBeLessThanOrEqual(80)
+  })
+
   it('shows counts and the elapsed time without a total', () => {
     vi.useFakeTimers()
     const err = terminal()
