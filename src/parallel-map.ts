@@ -17,6 +17,7 @@ import {
 import { Deque } from './internal/deque.js'
 import { deferred, type Deferred } from './internal/deferred.js'
 import { closeIterator } from './internal/iterator.js'
+import { DONE } from './internal/outbox.js'
 import { open } from './internal/source.js'
 import { ProgressCounter } from './progress.js'
 import type {
@@ -167,7 +168,6 @@ const CLOSED = 2
 /** Microtask turns an abort waits for the aborted calls before rejecting the pending `next()`. */
 const ABORT_GRACE_TURNS = 32
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 /** `#take()` answers: nothing to hand out yet, or reject with `#thrown`. */
 const NOT_READY: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
 const THROW: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
