@@ -92,24 +92,66 @@ export function checkOneOf<const V extends string>(name: string, value: unknown,
   return value as V
 }
 
-/** An `AbortSignal` (or a look-alike with `aborted` and `addEventListener`); anything else is a `TypeError`. */
+/**
+ * A real `AbortSignal`; anything else, a look-alike included, is a `TypeError`: a look-alike without
+ * `removeEventListener` or `reason` would fail only at the end of a run.
+ */
 export function checkSignal(name: string, value: unknown): AbortSignal {
-  const ok =
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as AbortSignal).aborted === 'boolean' &&
-    typeof (value as AbortSignal).addEventListener === 'function'
-  if (!ok) fail(name, 'an AbortSignal', value, TypeError)
-  return value as AbortSignal
+  if (!(value instanceof AbortSignal)) fail(name, 'an AbortSignal', value, TypeError)
+  return value
 }
 
-/** A plain options object, or `undefined` (taken as `{}`). */
-export function checkOptions<O extends object>(name: string, value: unknown): Partial<O> {
+/** A plain object; anything else (`null`, an array, a primitive) is a `TypeError`. */
+export function checkObject<O extends object>(name: string, value: unknown): O {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(name, 'an object', value, TypeError)
+  return value as O
+}
+
+/**
+ * Every key an options object of type `O` may have, each mapped to `true`. Being a mapped type, the
+ * compiler makes a table list every option of `O` and nothing else.
+ */
+export type KnownKeys<O> = { readonly [K in keyof Required<O>]: true }
+
+/**
+ * A plain options object, or `undefined` (taken as `{}`). A key that `known` does not list is a
+ * `TypeError` naming it and the nearest known key, so a typo (`concurency`) is never silently ignored.
+ */
+export function checkOptions<O extends object>(name: string, value: unknown, known: KnownKeys<O>): Partial<O> {
   if (value === undefined) return {}
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    fail(name, 'an object', value, TypeError)
+  const options = checkObject<Partial<O>>(name, value)
+  for (const key of Object.keys(options)) {
+    if (!Object.hasOwn(known, key)) throw new TypeError(unknownOption(name, key, Object.keys(known)))
   }
-  return value as Partial<O>
+  return options
+}
+
+function unknownOption(name: string, key: string, known: string[]): string {
+  const where = name === 'options' ? '' : ` in ${name}`
+  if (known.length === 0) return `Unknown option ${key}${where}; it takes no options`
+  let nearest = known[0]!
+  let best = Infinity
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate.toLowerCase())
+    if (distance < best) [nearest, best] = [candidate, distance]
+  }
+  const close = best <= Math.max(2, Math.floor(nearest.length / 3))
+  return close
+    ? `Unknown option ${key}${where}; did you mean ${nearest}?`
+    : `Unknown option ${key}${where}; the options are ${known.join(', ')} (nearest: ${nearest})`
+}
+
+/** Levenshtein distance; option names are short, so the quadratic table is fine. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i]
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    previous = current
+  }
+  return previous[b.length]!
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   checkSource,
   describe,
   TimeoutError,
+  type KnownKeys,
 } from './errors.js'
 import { Deque } from './internal/deque.js'
 import { deferred, type Deferred } from './internal/deferred.js'
@@ -51,7 +52,7 @@ export interface Config {
  * of the public API: `workerMap` uses it to check its options before any run exists.
  */
 export function configure(options: unknown, settled: boolean): Config {
-  const o = checkOptions<ParallelMapOptions>('options', options)
+  const o = checkOptions<ParallelMapOptions>('options', options, PARALLEL_MAP_OPTIONS)
   const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1, true)
   const readAhead = o.readAhead === undefined ? 2 * concurrency : checkReadAhead(o.readAhead, concurrency)
   return {
@@ -68,6 +69,19 @@ export function configure(options: unknown, settled: boolean): Config {
   }
 }
 
+/** Every option of `parallelMap`, for the unknown-key check. */
+export const PARALLEL_MAP_OPTIONS: KnownKeys<ParallelMapOptions> = {
+  concurrency: true,
+  ordered: true,
+  readAhead: true,
+  signal: true,
+  timeout: true,
+  onError: true,
+  retry: true,
+  onProgress: true,
+  total: true,
+}
+
 function checkReadAhead(value: unknown, concurrency: number): number {
   if (concurrency !== Infinity) return checkInteger('readAhead', value, concurrency, true)
   if (value !== Infinity) {
@@ -78,7 +92,13 @@ function checkReadAhead(value: unknown, concurrency: number): number {
 }
 
 function configureRetry(retry: unknown): Config['retry'] {
-  const r = checkOptions<RetryOptions>('retry', retry)
+  const r = checkOptions<RetryOptions>('retry', retry, {
+    retries: true,
+    minDelay: true,
+    maxDelay: true,
+    factor: true,
+    shouldRetry: true,
+  })
   const minDelay = r.minDelay === undefined ? 100 : checkMaxDelay('retry.minDelay', checkNumber('retry.minDelay', r.minDelay, 0))
   return {
     retries: checkInteger('retry.retries', r.retries, 0),
@@ -809,7 +829,7 @@ export function parallel<T>(
   tasks: Source<ParallelTask<T>>,
   options?: ParallelOptions,
 ): AsyncIterableIterator<Awaited<T>> {
-  const o = checkOptions<ParallelOptions>('options', options)
+  const o = checkOptions<ParallelOptions>('options', options, { concurrency: true, ordered: true })
   return parallelMap<ParallelTask<T>, T>(runTask, {
     concurrency: o.concurrency === undefined ? Infinity : o.concurrency,
     ordered: o.ordered === undefined ? false : o.ordered,

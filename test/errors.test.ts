@@ -12,7 +12,7 @@ import {
   checkString,
   describe as describeValue,
 } from '../src/errors.js'
-import { parallel, parallelMap, parallelMapSettled, TimeoutError, type ParallelMapOptions } from '../src/index.js'
+import { batch, parallel, parallelMap, parallelMapSettled, throttle, timeout, TimeoutError, type ParallelMapOptions } from '../src/index.js'
 
 const fn = (x: unknown) => x
 
@@ -279,9 +279,9 @@ describe('the argument checks', () => {
     expect(checkOneOf('mode', 'b', ['a', 'b'])).toBe('b')
     const signal = AbortSignal.abort()
     expect(checkSignal('s', signal)).toBe(signal)
-    expect(checkOptions('o', undefined)).toEqual({})
+    expect(checkOptions<{ a?: number }>('o', undefined, { a: true })).toEqual({})
     const options = { a: 1 }
-    expect(checkOptions('o', options)).toBe(options)
+    expect(checkOptions<{ a?: number }>('o', options, { a: true })).toBe(options)
     expect(() => checkSource([])).not.toThrow()
   })
 
@@ -294,5 +294,40 @@ describe('the argument checks', () => {
     expect(() => checkOneOf('onTimeout', 'stop', ['throw', 'end'])).toThrow(
       new TypeError(`Expected onTimeout to be one of 'throw', 'end', got "stop" (string)`),
     )
+  })
+})
+
+describe('unknown option keys', () => {
+  it('are a TypeError naming the key and the nearest known one', () => {
+    expect(() => parallelMap((x: number) => x, { concurency: 3 } as never)).toThrow(
+      new TypeError('Unknown option concurency; did you mean concurrency?'),
+    )
+    expect(() => parallelMap((x: number) => x, { retry: { retires: 1 } } as never)).toThrow(
+      new TypeError('Unknown option retires in retry; did you mean retries?'),
+    )
+    expect(() => batch(2, { maxwait: 5 } as never)).toThrow(new TypeError('Unknown option maxwait; did you mean maxWait?'))
+    expect(() => throttle({ limit: 1, interval: 10, intervall: 5 } as never)).toThrow(
+      new TypeError('Unknown option intervall; did you mean interval?'),
+    )
+  })
+
+  it('list the options when none is close', () => {
+    expect(() => timeout({ total: 5, zzzzzzzz: 1 } as never)).toThrow(
+      new TypeError('Unknown option zzzzzzzz; the options are total, each, onTimeout (nearest: total)'),
+    )
+  })
+
+  it('ignore inherited keys and accept every known one', () => {
+    const options = Object.create({ inherited: true }) as Record<string, unknown>
+    options.concurrency = 2
+    expect(() => parallelMap((x: number) => x, options)).not.toThrow()
+  })
+})
+
+describe('checkSignal', () => {
+  it('refuses a look-alike that is not a real AbortSignal', () => {
+    const fake = { aborted: false, addEventListener() {} }
+    expect(() => checkSignal('signal', fake)).toThrow(new TypeError('Expected signal to be an AbortSignal, got an object'))
+    expect(() => parallelMap((x: number) => x, { signal: fake as never })).toThrow(TypeError)
   })
 })

@@ -1,6 +1,6 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
-import { checkBoolean, checkInteger, checkOptions, checkSource, checkString } from '../errors.js'
+import { checkBoolean, checkInteger, checkObject, checkOptions, checkSource, checkString } from '../errors.js'
 import { deferred, type Deferred } from '../internal/deferred.js'
 import { Deque } from '../internal/deque.js'
 import { closeIterator } from '../internal/iterator.js'
@@ -119,7 +119,7 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
   constructor(source: JobSource<T>, options?: JobOptions) {
     super()
     if (typeof source !== 'function') checkSource(source)
-    const o = checkOptions<JobOptions>('options', options)
+    const o = checkOptions<JobOptions>('options', options, { name: true, maxBuffered: true })
     const name = o.name === undefined ? undefined : checkString('name', o.name)
     this.#maxBuffered = o.maxBuffered === undefined ? Infinity : checkInteger('maxBuffered', o.maxBuffered, 1, true)
     this.id = ++lastId
@@ -128,7 +128,7 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
     this.#context = {
       signal: this.#controller.signal,
       reportProgress: (progress) => {
-        this.#progress = checkOptions<Progress>('progress', progress) as Progress
+        this.#progress = checkObject<Progress>('progress', progress)
         this.dispatchEvent(new Event('progress'))
       },
     }
@@ -169,7 +169,7 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
    * @throws TypeError for invalid options.
    */
   receive(options?: ReceiveOptions): T[] {
-    const o = checkOptions<ReceiveOptions>('options', options)
+    const o = checkOptions<ReceiveOptions>('options', options, { keep: true })
     const keep = o.keep === undefined ? false : checkBoolean('keep', o.keep)
     const results = this.#buffer.toArray()
     if (!keep) {

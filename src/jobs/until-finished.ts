@@ -17,7 +17,7 @@ export interface WaitOptions {
 
 /** Validates wait options and returns the timeout, if any. */
 export function readTimeout(options: unknown): number | undefined {
-  const o = checkOptions<WaitOptions>('options', options)
+  const o = checkOptions<WaitOptions>('options', options, { timeout: true })
   if (o.timeout === undefined || o.timeout === Infinity) return undefined
   return checkMaxDelay('timeout', checkNumber('timeout', o.timeout, 0))
 }

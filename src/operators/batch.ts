@@ -83,7 +83,7 @@ class BatchIterator<T> extends StepIterator<T, T[]> {
  */
 export function batch(size: number, options?: BatchOptions): <T>(source: Source<T>) => AsyncIterableIterator<T[]> {
   checkInteger('size', size, 1)
-  const o = checkOptions<BatchOptions>('options', options)
+  const o = checkOptions<BatchOptions>('options', options, { maxWait: true })
   const maxWait = o.maxWait === undefined ? undefined : checkDuration('maxWait', o.maxWait)
   return <T>(source: Source<T>) => {
     checkSource(source)

@@ -84,7 +84,7 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
  * ```
  */
 export function throttle(options: ThrottleOptions): <T>(source: Source<T>) => AsyncIterableIterator<T> {
-  const o = checkOptions<ThrottleOptions>('options', options)
+  const o = checkOptions<ThrottleOptions>('options', options, { limit: true, interval: true, signal: true })
   const limit = checkInteger('limit', o.limit, 1)
   const interval = checkDuration('interval', o.interval)
   const signal = o.signal === undefined ? undefined : checkSignal('signal', o.signal)

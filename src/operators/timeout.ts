@@ -87,7 +87,7 @@ export function timeout(msOrOptions: number | TimeoutOptions): <T>(source: Sourc
     if (typeof msOrOptions !== 'object' || msOrOptions === null) {
       throw new TypeError(`Expected ms or options to be a number or an object, got ${describe(msOrOptions)}`)
     }
-    const o = checkOptions<TimeoutOptions>('options', msOrOptions)
+    const o = checkOptions<TimeoutOptions>('options', msOrOptions, { total: true, each: true, onTimeout: true })
     total = o.total === undefined ? undefined : checkDuration('total', o.total)
     each = o.each === undefined ? undefined : checkDuration('each', o.each)
     quiet = o.onTimeout !== undefined && checkOneOf('onTimeout', o.onTimeout, ['error', 'end']) === 'end'

@@ -65,7 +65,7 @@ export function startPool(threads: number, workerData: unknown): WorkerPool {
  * ```
  */
 export function createPool(options?: PoolOptions): WorkerPool {
-  const o = checkOptions<PoolOptions>('options', options)
+  const o = checkOptions<PoolOptions>('options', options, { maxThreads: true, workerData: true })
   const maxThreads = o.maxThreads === undefined ? availableParallelism() : checkInteger('maxThreads', o.maxThreads, 1)
   return startPool(maxThreads, checkWorkerData(o.workerData))
 }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Piscina } from 'piscina'
 import { checkInteger, checkOptions, describe } from '../errors.js'
-import { configure, parallelMap } from '../parallel-map.js'
+import { configure, PARALLEL_MAP_OPTIONS, parallelMap } from '../parallel-map.js'
 import type { Operator, ParallelMapOptions } from '../types.js'
 import { fromRecord } from './cloned-error.js'
 import { checkWorkerData, startPool, type WorkerPool } from './pool.js'
@@ -145,7 +145,12 @@ class PoolRun<R> implements AsyncIterableIterator<R> {
  */
 export function workerMap<T = unknown, R = unknown>(module: string | URL, options?: WorkerMapOptions): Operator<T, R> {
   const href = resolveModule(module)
-  const { exportName = 'default', workerData, pool, ...rest } = checkOptions<WorkerMapOptions>('options', options)
+  const { exportName = 'default', workerData, pool, ...rest } = checkOptions<WorkerMapOptions>('options', options, {
+    ...PARALLEL_MAP_OPTIONS,
+    exportName: true,
+    workerData: true,
+    pool: true,
+  })
   if (typeof exportName !== 'string' || exportName === '') {
     throw new TypeError(`Expected exportName to be a non-empty string, got ${describe(exportName)}`)
   }
