@@ -8,7 +8,7 @@ import { workloads, type Workload } from './workloads.js'
 /**
  * `--gc`: a full collection before every timed run (`npm run bench` passes `--expose-gc`). Off by
  * default: the collection also discards optimized code, so it measures a re-warming process rather
- * than the steady state (see the README).
+ * than the steady state (see docs/benchmarks.md).
  */
 const collectGarbage = process.argv.includes('--gc') ? exposedGc() : undefined
 const RESULTS = new URL(collectGarbage ? 'results-gc.md' : 'results.md', import.meta.url)
