@@ -10,6 +10,7 @@ export type { PipeSource } from './pipe.js'
 export { collect, drain } from './sinks.js'
 export type {
   Fulfilled,
+  ItemReport,
   Mapper,
   Operator,
   ParallelMapOptions,

@@ -23,6 +23,16 @@ export interface TaskContext {
   readonly attempt: number
 }
 
+/** One `context.report(value)` of a running item, as the `onReport` option receives it. */
+export interface ItemReport<T = unknown> {
+  /** The item's position in the source, from 0. */
+  readonly index: number
+  /** The source item. */
+  readonly item: T
+  /** What the item reported. */
+  readonly value: unknown
+}
+
 /** A snapshot of a run's progress, as delivered to `onProgress`. */
 export interface Progress {
   /** Items taken from the source and started (an item that is a promise counts while it is awaited). */
