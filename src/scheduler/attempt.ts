@@ -123,7 +123,8 @@ export class Attempts<T> {
       return
     }
     if (!isThenable(result)) {
-      this.#ended(task, true, result, false)
+      if (this.#observe === undefined) this.#hooks.settle(task, true, result)
+      else this.#ended(task, true, result, false)
       return
     }
     this.#running.link(task)

@@ -45,7 +45,8 @@ export class Reports {
 
   constructor(onReport: (report: ItemReport<unknown>) => void, failed: (error: unknown) => void) {
     this.#onReport = onReport
-    this.#itemSettled = (onReport as SettleAwareReportHandler<unknown>)[ITEM_SETTLED]
+    const itemSettled = (onReport as SettleAwareReportHandler<unknown>)[ITEM_SETTLED]
+    this.#itemSettled = typeof itemSettled === 'function' ? itemSettled : undefined
     this.#failed = failed
   }
 
