@@ -234,7 +234,7 @@ describe('merge: closing', () => {
 
 describe('types', () => {
   it('yields the union of the item types', () => {
-    expectTypeOf(merge([1], ['a'])).toEqualTypeOf<AsyncIterableIterator<number | string>>()
+    expectTypeOf(merge([1], ['a'])).toEqualTypeOf<AsyncIterableIterator<number | string> & AsyncDisposable>()
     const run = () => pipe(merge([1], tracked([true])), take(1), collect)
     expectTypeOf(run).returns.toEqualTypeOf<Promise<(number | boolean)[]>>()
   })

@@ -155,7 +155,7 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
  * for await (const event of merge(fileEvents, httpEvents, timerEvents)) console.log(event)
  * ```
  */
-export function merge<S extends readonly Source<unknown>[]>(...sources: S): AsyncIterableIterator<ItemOf<S[number]>> {
+export function merge<S extends readonly Source<unknown>[]>(...sources: S): AsyncIterableIterator<ItemOf<S[number]>> & AsyncDisposable {
   sources.forEach((source, index) => checkSource(source, `sources[${index}]`))
   return new MergeIterator([...sources] as Source<ItemOf<S[number]>>[])
 }
