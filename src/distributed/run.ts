@@ -216,10 +216,6 @@ export class Run {
     })
   }
 
-  #settle(id: string, outcome: Outcome): void {
-    if (this.#jobs.has(id)) this.#resolve(id, decodeOutcome(outcome, id))
-  }
-
   #resolve(id: string, outcome: Decoded): void {
     const job = this.#jobs.get(id)
     if (job === undefined) return
