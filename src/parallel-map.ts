@@ -17,6 +17,7 @@ import {
 } from './errors.js'
 import { Deque } from './internal/deque.js'
 import { deferred, type Deferred } from './internal/deferred.js'
+import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from './internal/forward-abort.js'
 import { closeIterator } from './internal/iterator.js'
 import { DONE } from './internal/outbox.js'
 import { open } from './internal/source.js'
@@ -119,10 +120,11 @@ const FAILED = 2
 const DROPPED = 3
 
 /** One attempt's {@link TaskContext}; its `AbortController` is made only if someone reads `signal`. */
-class Context implements TaskContext {
+class Context implements TaskContext, ForwardsAbort {
   readonly index: number
   readonly attempt: number
   #controller: AbortController | undefined
+  #forward: AbortTarget | undefined
   #aborted = false
   #reason: unknown
 
@@ -144,6 +146,12 @@ class Context implements TaskContext {
     this.#aborted = true
     this.#reason = reason
     this.#controller?.abort(reason)
+    this.#forward?.abort(reason)
+  }
+
+  [FORWARD_ABORT](target: AbortTarget): void {
+    if (this.#aborted) target.abort(this.#reason)
+    else this.#forward = target
   }
 }
 

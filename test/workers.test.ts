@@ -8,7 +8,7 @@ import { Piscina } from 'piscina'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { collect, TimeoutError } from '../src/index.js'
 import { fromRecord, toRecord } from '../src/workers/cloned-error.js'
-import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
+import { createPool, workerMap, type PoolOptions, type WorkerPool } from '../src/workers/index.js'
 import { failOnUnhandledRejections, range } from './helpers.js'
 
 const fixture = new URL('fixtures/double.mjs', import.meta.url)
@@ -26,6 +26,17 @@ async function settledCounter(view: Int32Array, slot: number): Promise<number> {
     const before = Atomics.load(view, slot)
     await new Promise((resolve) => setTimeout(resolve, 50))
     if (Atomics.load(view, slot) === before) return before
+  }
+}
+
+/** Creates a pool, catching the piscina instance behind it, to look at its threads. */
+function poolAndPiscina(options: PoolOptions): { pool: WorkerPool; piscina: Piscina } {
+  const on = vi.spyOn(Piscina.prototype, 'on')
+  try {
+    const pool = createPool(options)
+    return { pool, piscina: on.mock.contexts[0] as Piscina }
+  } finally {
+    on.mockRestore()
   }
 }
 
@@ -214,9 +225,10 @@ describe('workerMap on a pool of its own run', () => {
 describe('workerMap on a shared pool', () => {
   const { shared, view } = gate()
   let pool: WorkerPool
+  let piscina: Piscina
 
   beforeAll(async () => {
-    pool = createPool({ maxThreads: 2, workerData: { shared } })
+    ;({ pool, piscina } = poolAndPiscina({ maxThreads: 2, workerData: { shared } }))
     // Both threads warm, so that per-item timeouts below never count a thread's start-up.
     await collect(workerMap(fixture, { pool, exportName: 'gate' })(['wait', 'open']))
   })
@@ -271,7 +283,7 @@ describe('workerMap on a shared pool', () => {
     expect(await settledCounter(view, 1)).toBeGreaterThan(0)
     // The pool replaced the terminated thread.
     expect(await collect(workerMap(fixture, { pool })([1, 2]))).toEqual([2, 4])
-    expect(pool.threads).toHaveLength(2)
+    expect(piscina.threads).toHaveLength(2)
   })
 
   it('fails the run with TimeoutError when a busy loop times out under onError: abort', async () => {
@@ -314,7 +326,7 @@ describe('workerMap on a shared pool', () => {
     await iterator.next()
     await iterator.return!()
     expect(destroy).not.toHaveBeenCalled()
-    expect(pool.threads).toHaveLength(2)
+    expect(piscina.threads).toHaveLength(2)
   })
 
   it('rethrows an error thrown in a worker, of the same class and message', async () => {
