@@ -38,7 +38,8 @@ export function checkWorkerData(value: unknown): unknown {
   try {
     structuredClone(value)
   } catch (error) {
-    const detail = typeof value === 'function' ? '' : ` (${(error as Error).message})`
+    // For an object, the part that could not be cloned; anything else is all said by its type.
+    const detail = typeof value === 'object' && value !== null ? ` (${(error as Error).message})` : ''
     throw new TypeError(`Expected workerData to be structured-cloneable, got ${describe(value)}${detail}`, {
       cause: error,
     })
