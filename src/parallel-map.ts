@@ -17,6 +17,7 @@ import {
 } from './errors.js'
 import { Deque } from './internal/deque.js'
 import { deferred, type Deferred } from './internal/deferred.js'
+import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from './internal/forward-abort.js'
 import { Outbox } from './internal/outbox.js'
 import { SourceReader, type PullListener } from './internal/source-reader.js'
 import { ProgressCounter } from './progress.js'
@@ -118,10 +119,11 @@ const FAILED = 2
 const DROPPED = 3
 
 /** One attempt's {@link TaskContext}; its `AbortController` is made only if someone reads `signal`. */
-class Context implements TaskContext {
+class Context implements TaskContext, ForwardsAbort {
   readonly index: number
   readonly attempt: number
   #controller: AbortController | undefined
+  #forward: AbortTarget | undefined
   #aborted = false
   #reason: unknown
 
@@ -143,6 +145,12 @@ class Context implements TaskContext {
     this.#aborted = true
     this.#reason = reason
     this.#controller?.abort(reason)
+    this.#forward?.abort(reason)
+  }
+
+  [FORWARD_ABORT](target: AbortTarget): void {
+    if (this.#aborted) target.abort(this.#reason)
+    else this.#forward = target
   }
 }
 

@@ -253,7 +253,7 @@ describe('SourceReader', () => {
         })
       for (const wrap of [(s: ReadableStream<number>) => s, (s: ReadableStream<number>) => ({ getReader: () => s.getReader() })]) {
         const cancelled = { value: false }
-        const reader = new SourceReader<number>(wrap(make(cancelled)) as Source<number>)
+        const reader = new SourceReader<number>(wrap(make(cancelled)) as unknown as Source<number>)
         expect(await reader.pull()).toEqual({ done: false, value: 1 })
         await reader.close()
         expect(cancelled.value).toBe(true)
