@@ -87,7 +87,7 @@ function status(job: Job<WorkResult>) {
     hasMoreData: job.hasMoreData,
     progress: job.progress,
     error: job.error === undefined ? undefined : String((job.error as Error).message ?? job.error),
-    startedAt: new Date(job.startedAt).toISOString(),
+    startedAt: job.startedAt === undefined ? undefined : new Date(job.startedAt).toISOString(),
     finishedAt: job.finishedAt === undefined ? undefined : new Date(job.finishedAt).toISOString(),
   }
 }

@@ -1,6 +1,6 @@
 export { TimeoutError } from './errors.js'
 export { Job, startJob } from './jobs/job.js'
-export type { JobContext, JobOptions, JobSource, JobState, ReceiveOptions } from './jobs/job.js'
+export type { JobContext, JobOptions, JobSource, JobState, ReceiveOptions, StopOptions } from './jobs/job.js'
 export type { WaitOptions } from './jobs/until-finished.js'
 export { waitAll, waitAny } from './jobs/wait.js'
 export { parallel, parallelMap, parallelMapSettled } from './parallel-map.js'

@@ -30,7 +30,7 @@ export interface WorkerMapOptions extends ParallelMapOptions {
 }
 
 /** `module` as a `file:` URL of an existing file: a URL, a `file:` URL string or a path. */
-function resolveModule(module: unknown): string {
+export function resolveModule(module: unknown): string {
   let url: URL
   if (module instanceof URL) url = module
   else if (typeof module === 'string' && module !== '') {
@@ -47,7 +47,7 @@ function resolveModule(module: unknown): string {
 }
 
 /** Runs one item on `pool`; its `signal` aborting terminates the thread, which piscina replaces. */
-async function runOn(pool: WorkerPool, task: WorkerTask, signal: AbortSignal): Promise<unknown> {
+export async function runOn(pool: WorkerPool, task: WorkerTask, signal: AbortSignal): Promise<unknown> {
   try {
     return await pool.run(task, { signal })
   } catch (error) {
