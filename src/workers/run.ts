@@ -10,7 +10,7 @@ export type RunPool = { readonly shared: Pool } | { readonly threads: number; re
  * the run when a thread of its pool fails outside a task, and ends a pool of the run's own before
  * the iteration's last answer, so that no thread is left when the consumer's loop has exited.
  */
-export class WorkerRun<R> implements AsyncIterableIterator<R> {
+export class WorkerRun<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #settings: RunPool
   readonly #signal: AbortSignal | undefined
   #iterator: AsyncIterator<R> | undefined
