@@ -149,11 +149,17 @@ export function workerMap<T = unknown, R = unknown>(
   const settings: RunPool =
     pool !== undefined
       ? { shared: pool }
-      : { threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(), workerData }
+      : {
+          threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(),
+          data: { workerData, module: href, exportName },
+        }
   return (source) => {
     const run = new WorkerRun<R>(settings, rest.signal)
     const schedule = parallelMap<T, R>((item, context) => {
-      const task: WorkerTask = [item, context.index, context.attempt, 0, href, exportName]
+      const task: WorkerTask =
+        pool === undefined
+          ? [item, context.index, context.attempt, 0]
+          : [item, context.index, context.attempt, 0, href, exportName]
       return run.pool.run(task, context as unknown as ForwardsAbort, timeout) as Promise<R>
     }, schedulerOptions)
     return run.start(schedule(source))
