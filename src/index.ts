@@ -1,5 +1,7 @@
 export { TimeoutError } from './errors.js'
 export { Job, startJob } from './jobs/job.js'
+export { JobTable } from './jobs/job-table.js'
+export type { JobFilter, JobTableOptions, RemoveOptions, TableWaitOptions } from './jobs/job-table.js'
 export type { JobContext, JobOptions, JobSource, JobState, ReceiveOptions, StopOptions } from './jobs/job.js'
 export type { WaitOptions } from './jobs/until-finished.js'
 export { waitAll, waitAny } from './jobs/wait.js'
