@@ -1,6 +1,7 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFile, fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { distributedMap } from '../src/distributed/index.js'
 import { collect } from '../src/index.js'
@@ -85,5 +86,19 @@ describe.skipIf(!redisUp)('distributed runs across processes', () => {
     serve(q, (item: unknown) => calls.push(item), { lockDuration: 2_000, stalledInterval: 500 })
     await vi.waitFor(async () => expect(await leftovers(q)).toEqual([]), { timeout: 15_000, interval: 200 })
     expect(calls).toEqual([])
+  })
+
+  it('examples/distributed.ts: a driver and the two worker processes it starts', { timeout: 60_000 }, async () => {
+    const q = queue('example')
+    const example = fileURLToPath(new URL('../examples/distributed.ts', import.meta.url))
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', example, '--photos', '5', '--queue', q],
+      { timeout: 50_000 },
+    )
+    const lines = stdout.trimEnd().split('\n')
+    expect(lines[0]).toBe(`Making 5 thumbnails on queue ${q} with 2 worker processes`)
+    expect(lines.slice(1, -1)).toEqual(range(5).map((i) => expect.stringMatching(new RegExp(`^photo-0${i + 1}\\.jpg  [0-9a-f]{12}  worker-[12]$`))))
+    expect(lines.at(-1)).toMatch(/^5 thumbnails in \d+ ms$/)
   })
 })
