@@ -73,13 +73,19 @@ describe('AdaptiveLimiter', () => {
     const { clock, limiter } = v
     const seen: number[] = []
     limiter.addEventListener('change', () => seen.push(limiter.limit))
-    // 20 attempts at a time, 10 ms each: a full window at the limit → re-measure at 5
+    // 40 attempts, 10 ms each, with 10 running (the limit): slow start doubles the limit
     for (let i = 0; i < 10; i++) expect(limiter.acquire(waiter)).toBe(true)
     const startedAt = limiter.now()
     clock.now += 10
-    for (let i = 0; i < 20; i++) limiter.succeeded(startedAt, true)
-    expect([limiter.limit, seen]).toEqual([5, [5]])
-    for (let i = 0; i < 10; i++) limiter.release()
+    for (let i = 0; i < 40; i++) limiter.succeeded(startedAt, true)
+    expect([limiter.limit, seen]).toEqual([20, [20]])
+    // the same with only 9 running: under half the new limit, nothing changes
+    limiter.release()
+    const next = limiter.now()
+    clock.now += 10
+    for (let i = 0; i < 40; i++) limiter.succeeded(next, true)
+    expect([limiter.limit, seen]).toEqual([20, [20]])
+    for (let i = 0; i < 9; i++) limiter.release()
   })
 
   it('a timeout cuts the limit; so does an error isOverload accepts; other errors teach nothing', () => {
