@@ -17,9 +17,9 @@ import {
 } from './errors.js'
 import { Deque } from './internal/deque.js'
 import { deferred, type Deferred } from './internal/deferred.js'
-import { closeIterator } from './internal/iterator.js'
-import { DONE } from './internal/outbox.js'
-import { open } from './internal/source.js'
+import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from './internal/forward-abort.js'
+import { Outbox } from './internal/outbox.js'
+import { SourceReader, type PullListener } from './internal/source-reader.js'
 import { ProgressCounter } from './progress.js'
 import type {
   Mapper,
@@ -119,10 +119,11 @@ const FAILED = 2
 const DROPPED = 3
 
 /** One attempt's {@link TaskContext}; its `AbortController` is made only if someone reads `signal`. */
-class Context implements TaskContext {
+class Context implements TaskContext, ForwardsAbort {
   readonly index: number
   readonly attempt: number
   #controller: AbortController | undefined
+  #forward: AbortTarget | undefined
   #aborted = false
   #reason: unknown
 
@@ -144,6 +145,12 @@ class Context implements TaskContext {
     this.#aborted = true
     this.#reason = reason
     this.#controller?.abort(reason)
+    this.#forward?.abort(reason)
+  }
+
+  [FORWARD_ABORT](target: AbortTarget): void {
+    if (this.#aborted) target.abort(this.#reason)
+    else this.#forward = target
   }
 }
 
@@ -188,9 +195,11 @@ const CLOSED = 2
 /** Microtask turns an abort waits for the aborted calls before rejecting the pending `next()`. */
 const ABORT_GRACE_TURNS = 32
 
-/** `#take()` answers: nothing to hand out yet, or reject with `#thrown`. */
+/** `#take()` answers: nothing to hand out yet, or the run has ended and the outbox has the answer. */
 const NOT_READY: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
-const THROW: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+const ENDED: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
+
+const RESOLVED: Promise<void> = Promise.resolve()
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
@@ -226,10 +235,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #source: Source<T> | undefined
   #phase = IDLE
 
-  #syncIterator: Iterator<T> | undefined
-  #asyncIterator: AsyncIterator<T> | undefined
-  /** An async pull is in flight: never call the source's `next()` again until it settles. */
-  #pulling = false
+  #reader: SourceReader<T> | undefined
+  /** Nothing more is pulled: the source ended, failed or was closed, or could not be opened. */
   #sourceDone = false
   #filling = false
 
@@ -243,7 +250,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   /** Ordered: every pulled task, in input order. As-completed: finished tasks, in completion order. */
   readonly #buffer = new Deque<Task<T>>()
-  readonly #waiters = new Deque<Deferred<IteratorResult<R>>>()
+  readonly #outbox = new Outbox<R>()
 
   /** Under `'abort'`: the index from which nothing is yielded, and the error to throw there. */
   #failIndex = Infinity
@@ -252,14 +259,11 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   /** Under `'continue'`: the failed tasks, and an error of the source to throw as is at the end. */
   #failures: Task<T>[] = []
   #sourceError: { error: unknown } | undefined
-  /** The error of the answer `THROW`. */
-  #thrown: unknown
 
   #progress: ProgressCounter | undefined
   #idle: Deferred<void> | undefined
   /** Settles when a close started by an abort has finished, for a later `return()` to await. */
   #closing: Promise<void> | undefined
-  #abortReason: { reason: unknown } | undefined
   /** An abort is giving the aborted calls their few microtask turns: every `next()` waits. */
   #abortGrace = false
   #onAbort: (() => void) | undefined
@@ -279,23 +283,26 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   next(): Promise<IteratorResult<R>> {
     if (this.#phase === IDLE) this.#start()
-    if (this.#waiters.length === 0 && !this.#abortGrace) {
+    const outbox = this.#outbox
+    if (outbox.closed) return outbox.answerClosed()
+    if (outbox.waiting === 0 && !this.#abortGrace) {
       const answer = this.#take()
+      if (answer === ENDED) return outbox.answerClosed()
       if (answer !== NOT_READY) {
         this.#fill()
-        return answer === THROW ? Promise.reject(this.#thrown) : Promise.resolve(answer)
+        return Promise.resolve(answer)
       }
     }
-    const waiter = deferred<IteratorResult<R>>()
-    this.#waiters.push(waiter)
+    const parked = outbox.park()
     this.#fill()
     this.#flush()
-    return waiter.promise
+    return parked
   }
 
   async return(value?: unknown): Promise<IteratorResult<R>> {
     if (this.#phase !== CLOSED) {
       this.#closing = this.#close(abortError('The consumer stopped early'), undefined)
+      this.#outbox.endNow(this.#closing)
     }
     await this.#closing
     return { done: true, value: value as R }
@@ -306,7 +313,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     const { signal, total, onProgress } = this.#config
     if (signal?.aborted) {
       this.#phase = CLOSED
-      this.#abortReason = { reason: signal.reason }
+      this.#outbox.abort(signal.reason)
       this.#source = undefined
       return
     }
@@ -321,9 +328,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     const source = this.#source!
     this.#source = undefined
     try {
-      const opened = open(source)
-      if (opened.sync) this.#syncIterator = opened.iterator
-      else this.#asyncIterator = opened.iterator
+      this.#reader = new SourceReader(source)
     } catch (error) {
       // A source that cannot be opened (a locked stream, say) fails like a source error.
       this.#sourceFailed(error)
@@ -335,8 +340,8 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   #canPull(): boolean {
     return (
       this.#phase === ACTIVE &&
-      !this.#pulling &&
       !this.#sourceDone &&
+      !this.#reader!.pulling &&
       !this.#failed &&
       this.#running < this.#concurrency &&
       this.#pulled - this.#handed < this.#readAhead
@@ -350,10 +355,11 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       // Handing results out (or passing failed ones) frees read-ahead room: pull again at once,
       // not at the next call.
       while (this.#canPull() || (this.#flush() && this.#canPull())) {
-        if (this.#syncIterator) {
+        const reader = this.#reader!
+        if (reader.sync) {
           let result: IteratorResult<T>
           try {
-            result = this.#syncIterator.next()
+            result = reader.nextSync()
           } catch (error) {
             this.#sourceFailed(error)
             break
@@ -361,14 +367,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
           if (result.done) this.#sourceDone = true
           else this.#launch(result.value)
         } else {
-          this.#pulling = true
-          let pull: Promise<IteratorResult<T>>
-          try {
-            pull = Promise.resolve(this.#asyncIterator!.next())
-          } catch (error) {
-            pull = Promise.reject(error)
-          }
-          pull.then(this.#onPulled, this.#onPullFailed)
+          reader.pullTo(this.#pullListener)
         }
       }
     } finally {
@@ -377,20 +376,20 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     this.#flush()
   }
 
-  readonly #onPulled = (result: IteratorResult<T>): void => {
-    this.#pulling = false
-    // After a failure under 'abort' nothing more starts, not even an item whose pull was under way.
-    if (this.#phase !== ACTIVE || this.#failed) return
-    if (result.done) this.#sourceDone = true
-    else this.#launch(result.value)
-    this.#fill()
-  }
-
-  readonly #onPullFailed = (error: unknown): void => {
-    this.#pulling = false
-    if (this.#phase !== ACTIVE) return
-    this.#sourceFailed(error)
-    this.#flush()
+  /** The outcome of an async pull (see `SourceReader.pullTo`). */
+  readonly #pullListener: PullListener<T> = {
+    pulled: (result) => {
+      // After a failure under 'abort' nothing more starts, not even an item whose pull was under way.
+      if (this.#phase !== ACTIVE || this.#failed) return
+      if (result.done) this.#sourceDone = true
+      else this.#launch(result.value)
+      this.#fill()
+    },
+    pullFailed: (error) => {
+      if (this.#phase !== ACTIVE) return
+      this.#sourceFailed(error)
+      this.#flush()
+    },
   }
 
   /** An error of the source counts as a failure after the last item pulled. */
@@ -639,21 +638,22 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   /** Answers parked `next()` calls, in call order, with whatever is ready; tells whether that freed read-ahead room. */
   #flush(): boolean {
-    if (this.#abortGrace) return false
+    const outbox = this.#outbox
+    if (this.#abortGrace || outbox.closed) return false
     const handed = this.#handed
-    while (this.#waiters.length > 0) {
+    while (outbox.waiting > 0) {
       const answer = this.#take()
-      if (answer === NOT_READY) break
-      const waiter = this.#waiters.shift()!
-      if (answer === THROW) waiter.reject(this.#thrown)
-      else waiter.resolve(answer)
+      if (answer === NOT_READY || answer === ENDED) break
+      outbox.resolve(answer)
     }
     return this.#handed !== handed
   }
 
-  /** The next answer for a consumer if one is ready; `NOT_READY` otherwise. */
+  /**
+   * The next answer for a consumer if one is ready, `NOT_READY` otherwise, or `ENDED` when this
+   * call ended the run and gave the outbox its last answer.
+   */
   #take(): IteratorResult<R> {
-    if (this.#phase !== ACTIVE) return this.#abortReason ? this.#throw(this.#abortReason.reason) : DONE
     const buffer = this.#buffer
     if (this.#ordered) {
       for (let head = buffer.peek(); head !== undefined; head = buffer.peek()) {
@@ -672,28 +672,28 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
         return { done: false, value: task.value as R }
       }
     }
-    if (this.#failed) return this.#running === 0 ? this.#end(this.#throw(this.#failure)) : NOT_READY
+    if (this.#failed) return this.#running === 0 ? this.#end({ error: this.#failure }) : NOT_READY
     if (!this.#sourceDone || this.#running > 0) return NOT_READY
-    if (this.#sourceError) return this.#end(this.#throw(this.#sourceError.error))
+    if (this.#sourceError) return this.#end(this.#sourceError)
     if (this.#failures.length > 0) {
       const errors = this.#failures.sort((a, b) => a.index - b.index).map((task) => task.value)
-      return this.#end(this.#throw(new AggregateError(errors, `${errors.length} of ${this.#pulled} items failed`)))
+      return this.#end({ error: new AggregateError(errors, `${errors.length} of ${this.#pulled} items failed`) })
     }
-    return this.#end(DONE)
+    return this.#end(undefined)
   }
 
-  /** Ends a run that has nothing left running: this answer is the last, later calls get done. */
-  #end(answer: IteratorResult<R>): IteratorResult<R> {
+  /**
+   * Ends a run that has nothing left running, with `failure` if there is one: the outbox answers
+   * the oldest waiting call with its error, and every other call with done.
+   */
+  #end(failure: { error: unknown } | undefined): IteratorResult<R> {
     this.#phase = CLOSED
     this.#detach()
-    this.#closeSource()
+    const closing = this.#closeSource()
     if (this.#progress) this.#report()
-    return answer
-  }
-
-  #throw(error: unknown): IteratorResult<R> {
-    this.#thrown = error
-    return THROW
+    if (failure) this.#outbox.fail(failure.error, closing)
+    else this.#outbox.end(closing)
+    return ENDED
   }
 
   #detach(): void {
@@ -714,7 +714,6 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
     const wasIdle = this.#phase === IDLE
     this.#phase = CLOSED
     this.#source = undefined
-    if (abort) this.#abortReason = abort
     this.#detach()
     if (wasIdle) return
     for (let task = this.#runningHead; task; task = task.next) this.#abortTask(task, reason)
@@ -728,10 +727,7 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
       for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running > 0; turn++) await undefined
       this.#abortGrace = false
     }
-    for (let waiter = this.#waiters.shift(); waiter; waiter = this.#waiters.shift()) {
-      if (abort) waiter.reject(abort.reason)
-      else waiter.resolve(DONE)
-    }
+    if (abort) this.#outbox.abort(abort.reason)
     if (this.#running > 0) {
       this.#idle = deferred()
       await this.#idle.promise
@@ -745,13 +741,9 @@ class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
    * Calls the source's `return()` once, unless it is finished. While a pull is pending the call is
    * not awaited (an async generator queues it behind that pull, which may never settle).
    */
-  #closeSource(): Promise<void> | undefined {
-    const wasDone = this.#sourceDone
+  #closeSource(): Promise<void> {
     this.#sourceDone = true
-    const iterator = this.#syncIterator ?? this.#asyncIterator
-    this.#syncIterator = this.#asyncIterator = undefined
-    if (iterator === undefined || (wasDone && !this.#pulling)) return undefined
-    return closeIterator(iterator, this.#pulling)
+    return this.#reader === undefined ? RESOLVED : this.#reader.close()
   }
 }
 

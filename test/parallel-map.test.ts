@@ -1603,6 +1603,43 @@ describe('a source that cannot be opened', () => {
   })
 })
 
+describe('11. a source that breaks the iterator protocol', () => {
+  const broken: [string, () => Iterable<number> | AsyncIterable<number>][] = [
+    ['[Symbol.iterator]() returns 5', () => ({ [Symbol.iterator]: () => 5 }) as never],
+    ['a sync next() returns null', () => ({ [Symbol.iterator]: () => ({ next: () => null }) }) as never],
+    ['an async next() resolves 42', () => ({ [Symbol.asyncIterator]: () => ({ next: async () => 42 }) }) as never],
+    ['an async next() returns 42', () => ({ [Symbol.asyncIterator]: () => ({ next: () => 42 }) }) as never],
+  ]
+  it.each(broken)('%s: the first next() rejects with a TypeError, under every policy', async (_, source) => {
+    for (const make of [
+      () => parallelMap(double)(source()),
+      () => parallelMap(double, { onError: 'continue' })(source()),
+      () => parallelMapSettled(double)(source()),
+    ]) {
+      const iterator = make()
+      let next: Promise<unknown> | undefined
+      expect(() => (next = iterator.next())).not.toThrow()
+      const error = await rejection(next!)
+      expect(error).toBeInstanceOf(TypeError)
+      expect((error as Error).message).toMatch(/^Expected the source's /)
+      expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    }
+  })
+
+  it('yields the items before the violation first, as for a source error', async () => {
+    let i = 0
+    const source = { [Symbol.iterator]: () => ({ next: () => (i < 2 ? { done: false, value: i++ } : 7) }) } as never
+    const out: number[] = []
+    const error = await rejection(
+      (async () => {
+        for await (const value of parallelMap(double, { onError: 'continue' })(source as Iterable<number>)) out.push(value)
+      })(),
+    )
+    expect(out).toEqual([0, 2])
+    expect(error).toBeInstanceOf(TypeError)
+  })
+})
+
 describe('items that are promises', () => {
   it('return() does not wait for an item promise that never settles: fn never started', async () => {
     const fn = vi.fn((x: number) => x)

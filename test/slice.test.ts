@@ -216,7 +216,7 @@ describe('types', () => {
   it('keep the item type through pipe', () => {
     const run = () => pipe([1, 2, 3], parallelMap(async (n: number) => String(n)), take(2), collect)
     expectTypeOf(run).returns.toEqualTypeOf<Promise<string[]>>()
-    expectTypeOf(pipe([1, 2], drop(1), slice(0, 1))).toEqualTypeOf<AsyncIterableIterator<number>>()
-    expectTypeOf(take(1)).toEqualTypeOf<<T>(source: AsyncIterable<T> | Iterable<T>) => AsyncIterableIterator<T>>()
+    expectTypeOf(pipe([1, 2], drop(1), slice(0, 1))).toEqualTypeOf<AsyncIterableIterator<number> & AsyncDisposable>()
+    expectTypeOf(take(1)).toEqualTypeOf<<T>(source: AsyncIterable<T> | Iterable<T>) => AsyncIterableIterator<T> & AsyncDisposable>()
   })
 })

@@ -14,6 +14,8 @@ export class Outbox<T> {
   readonly #parked = new Deque<Deferred<IteratorResult<T>>>()
   #closed = false
   #error: { error: unknown } | undefined
+  /** Set by {@link abort}: every later call rejects with this reason. */
+  #aborted: { reason: unknown } | undefined
   /** Settles when the upstream has been closed; done answers wait for it. */
   #closing: Promise<void> = Promise.resolve()
 
@@ -71,8 +73,20 @@ export class Outbox<T> {
     for (const waiter of this.#drain()) waiter.resolve(DONE)
   }
 
+  /**
+   * Ends the iteration with an abort (guarantee 6): every parked call rejects with `reason` at
+   * once, and so does every later call.
+   */
+  abort(reason: unknown): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#aborted = { reason }
+    for (const waiter of this.#drain()) waiter.reject(reason)
+  }
+
   /** The answer to a `next()` call after the iteration has ended. */
   answerClosed(): Promise<IteratorResult<T>> {
+    if (this.#aborted) return Promise.reject(this.#aborted.reason)
     const failure = this.#error
     if (failure) {
       this.#error = undefined

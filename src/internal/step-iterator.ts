@@ -1,21 +1,36 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import type { Source } from '../types.js'
-import { closeIterator, nextOf, openAsync } from './iterator.js'
+import { checkResult, closeIterator, nextOf, openAsync, queuesReturn } from './iterator.js'
 import { DONE, Outbox } from './outbox.js'
+
+/** The source is being read. */
+const OPEN = 0
+/** The source has ended: nothing to close. */
+const ENDED = 1
+/**
+ * A pull of the source failed. Its `return()` is still called when the iteration ends: a no-op
+ * for an iterator that has finished, but an upstream `parallelMap` whose `signal` aborted rejects
+ * at once and settles its calls after, and a `return()` of ours must wait for them.
+ */
+const FAILED = 2
+/** The source was closed by us: a pull still under way answers done. */
+const CLOSED = 3
 
 /**
  * The iterator of a one-source operator that answers each `next()` call with one {@link step}
  * (which may pull from the source, skip items or wait). It brings the contract every operator
  * keeps: the source is opened by the first `next()`, overlapping calls are answered in call order
  * by steps that never overlap (so the source's `next()` is never called concurrently), `return()`
- * takes effect at once even while calls are pending, and the source is closed on every early exit.
+ * takes effect at once even while calls are pending, and resolves only once the source's own
+ * `return()` has (see `queuesReturn`), and the source is closed on every early exit.
  */
-export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out> {
+export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable {
   #source: Source<In> | undefined
   #iterator: AsyncIterator<In> | undefined
   #pulling = false
-  /** The source has ended, failed or been closed: it is not pulled or closed again. */
-  #sourceDone = false
-  /** Settles once the source's `return()` has (see `closeIterator`). */
+  #sourceState = OPEN
+  /** Settles once the source's `return()` has (see `queuesReturn`). */
   #closing: Promise<void> = Promise.resolve()
   #stepping = false
   readonly #outbox = new Outbox<Out>()
@@ -53,33 +68,53 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     return { done: true, value: value as Out }
   }
 
-  /** Pulls one item from the source, or answers done once the source has ended or been closed. */
+  /** `return()`, for `await using`: resolves once the source has been closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return()
+  }
+
+  /**
+   * Pulls one item from the source, or answers done once the source has ended or been closed (a
+   * pull under way when it is closed answers done too: its late item is dropped). An answer that
+   * is not an iterator result is a `TypeError`, as if the source had thrown it.
+   */
   protected pull(): Promise<IteratorResult<In>> {
-    if (this.#sourceDone) return Promise.resolve(DONE)
+    if (this.#sourceState !== OPEN) return Promise.resolve(DONE)
     this.#pulling = true
-    return nextOf(this.#iterator!).then(
-      (result) => {
-        this.#pulling = false
-        if (result.done) this.#sourceDone = true
-        return result
-      },
-      (error: unknown) => {
-        this.#pulling = false
-        this.#sourceDone = true
-        throw error
-      },
-    )
+    return nextOf(this.#iterator!).then(this.#pulled, this.#pullFailed)
+  }
+
+  readonly #pulled = (result: IteratorResult<In>): IteratorResult<In> => {
+    this.#pulling = false
+    if (this.#sourceState === CLOSED) return DONE
+    try {
+      if (checkResult(result).done) this.#sourceState = ENDED
+    } catch (error) {
+      this.#sourceState = FAILED
+      throw error
+    }
+    return result
+  }
+
+  readonly #pullFailed = (error: unknown): IteratorResult<In> => {
+    this.#pulling = false
+    if (this.#sourceState === CLOSED) return DONE
+    this.#sourceState = FAILED
+    throw error
   }
 
   /**
    * Closes the source now (once): its `return()` is called and awaited by the done answers that
-   * follow, unless a pull is pending (see `closeIterator`). Later pulls answer done.
+   * follow (see `queuesReturn`). Later pulls answer done.
    */
   protected closeSource(): void {
     this.#closeSource()
   }
 
-  /** Ends the iteration with `error`: a pending `next()` rejects at once, and the source is closed. */
+  /**
+   * Ends the iteration with `error` at once (a deadline, or an error of the source): a pending
+   * `next()` rejects now while the source closes, and the done answers that follow wait for it.
+   */
   protected fail(error: unknown): void {
     if (this.#outbox.closed) return
     this.stop()
@@ -99,7 +134,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
       this.#iterator = openAsync(source)
     } catch (error) {
       // A source that cannot be opened (a locked stream) fails the first `next()`, not the caller.
-      this.#sourceDone = true
+      this.#sourceState = ENDED
       this.fail(error)
       return
     }
@@ -107,9 +142,9 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   }
 
   #closeSource(): Promise<void> {
-    if (!this.#sourceDone && this.#iterator !== undefined) {
-      this.#sourceDone = true
-      this.#closing = closeIterator(this.#iterator, this.#pulling)
+    if ((this.#sourceState === OPEN || this.#sourceState === FAILED) && this.#iterator !== undefined) {
+      this.#sourceState = CLOSED
+      this.#closing = closeIterator(this.#iterator, this.#pulling && queuesReturn(this.#iterator))
     }
     return this.#closing
   }
@@ -121,6 +156,8 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
       try {
         result = await this.step()
       } catch (error) {
+        // Errors of a step come from the source, which has failed: passed on at once, since it may
+        // be a deadline of the upstream (its `signal`); the done answers after it wait for its close.
         this.fail(error)
         break
       }

@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkDuration, checkInteger, checkOptions, checkSource } from '../errors.js'
 import { StepIterator } from '../internal/step-iterator.js'
 import { DONE } from '../internal/outbox.js'
@@ -81,7 +83,7 @@ class BatchIterator<T> extends StepIterator<T, T[]> {
  * await pipe(rows, batch(100, { maxWait: 1_000 }), parallelMap(insertRows, { concurrency: 2 }), drain)
  * ```
  */
-export function batch(size: number, options?: BatchOptions): <T>(source: Source<T>) => AsyncIterableIterator<T[]> {
+export function batch(size: number, options?: BatchOptions): <T>(source: Source<T>) => AsyncIterableIterator<T[]> & AsyncDisposable {
   checkInteger('size', size, 1)
   const o = checkOptions<BatchOptions>('options', options, { maxWait: true })
   const maxWait = o.maxWait === undefined ? undefined : checkDuration('maxWait', o.maxWait)

@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkInteger, checkSource } from '../errors.js'
 import { StepIterator } from '../internal/step-iterator.js'
 import { DONE } from '../internal/outbox.js'
@@ -38,7 +40,7 @@ class SliceIterator<T> extends StepIterator<T, T> {
   }
 }
 
-function sliceOf(start: number, end: number): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+function sliceOf(start: number, end: number): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   return <T>(source: Source<T>) => {
     checkSource(source)
     return new SliceIterator(source, start, end)
@@ -59,7 +61,7 @@ function sliceOf(start: number, end: number): <T>(source: Source<T>) => AsyncIte
  * const page = await pipe(rows, slice(20, 30), collect)
  * ```
  */
-export function slice(start: number, end: number = Infinity): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function slice(start: number, end: number = Infinity): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   checkInteger('start', start, 0)
   checkInteger('end', end, 0, true)
   if (end < start) {
@@ -81,7 +83,7 @@ export function slice(start: number, end: number = Infinity): <T>(source: Source
  * const firstThree = await pipe(urls, parallelMap(fetchStatus), take(3), collect)
  * ```
  */
-export function take(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function take(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   checkInteger('n', n, 0, true)
   return sliceOf(0, n)
 }
@@ -97,7 +99,7 @@ export function take(n: number): <T>(source: Source<T>) => AsyncIterableIterator
  * const rows = pipe(lines, drop(1)) // skip the header line
  * ```
  */
-export function drop(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function drop(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   checkInteger('n', n, 0)
   return sliceOf(n, Infinity)
 }

@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { delay } from 'abort-controller-x'
 import { checkDuration, checkInteger, checkOptions, checkSignal, checkSource } from '../errors.js'
 import { Deque } from '../internal/deque.js'
@@ -83,7 +85,7 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
  * const statuses = pipe(urls, throttle({ limit: 10, interval: 1_000 }), parallelMap(fetchStatus, { concurrency: 4 }))
  * ```
  */
-export function throttle(options: ThrottleOptions): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function throttle(options: ThrottleOptions): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   const o = checkOptions<ThrottleOptions>('options', options, { limit: true, interval: true, signal: true })
   const limit = checkInteger('limit', o.limit, 1)
   const interval = checkDuration('interval', o.interval)

@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkDuration, checkOneOf, checkOptions, checkSource, describe, TimeoutError } from '../errors.js'
 import { StepIterator } from '../internal/step-iterator.js'
 import type { Source } from '../types.js'
@@ -77,7 +79,7 @@ class TimeoutIterator<T> extends StepIterator<T, T> {
  * const done = await collect(pipe(urls, parallelMap(fetchStatus), timeout({ total: 60_000, onTimeout: 'end' })))
  * ```
  */
-export function timeout(msOrOptions: number | TimeoutOptions): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function timeout(msOrOptions: number | TimeoutOptions): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   let total: number | undefined
   let each: number | undefined
   let quiet = false
