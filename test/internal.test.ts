@@ -359,6 +359,25 @@ describe('Outbox', () => {
     await ticks()
   })
 
+  it('abort(): parked calls and every later call reject with the reason, at once', async () => {
+    const outbox = new Outbox<number>()
+    const a = outbox.park()
+    const b = outbox.park()
+    const reason = new Error('aborted')
+    outbox.abort(reason)
+    expect(outbox.closed).toBe(true)
+    await expect(a).rejects.toBe(reason)
+    await expect(b).rejects.toBe(reason)
+    await expect(outbox.answerClosed()).rejects.toBe(reason)
+    outbox.endNow(Promise.resolve())
+    outbox.fail(new Error('too late'), Promise.resolve())
+    await expect(outbox.answerClosed()).rejects.toBe(reason)
+    const ended = new Outbox<number>()
+    ended.end(Promise.resolve())
+    ended.abort(reason)
+    expect(await ended.answerClosed()).toBe(DONE)
+  })
+
   it('ignores fail() and end() once closed', async () => {
     const outbox = new Outbox<number>()
     outbox.end(Promise.resolve())
