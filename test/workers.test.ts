@@ -234,6 +234,39 @@ describe('workerMap on a pool of its own run', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
+  it('ends the run and its pool with await using (TypeScript 5.2 using declarations, Node 20)', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    let closed = false
+    function* items(): Generator<number> {
+      try {
+        yield* [1, 2, 3]
+      } finally {
+        closed = true
+      }
+    }
+    {
+      await using results = workerMap<number, number>(fixture, { concurrency: 1 })(items())
+      expect(await results.next()).toEqual({ done: false, value: 2 })
+    }
+    expect(closed).toBe(true)
+    expect(destroy).toHaveBeenCalledOnce()
+    expect((destroy.mock.contexts[0] as Piscina).threads).toHaveLength(0)
+  })
+
+  it('destroys a shared pool with await using, and leaves it alone when a run on it is disposed', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    {
+      await using pool = createPool({ maxThreads: 1 })
+      {
+        await using results = workerMap<number, number>(fixture, { pool })([1, 2])
+        expect(await results.next()).toEqual({ done: false, value: 2 })
+      }
+      expect(destroy).not.toHaveBeenCalled()
+      expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
+    }
+    expect(destroy).toHaveBeenCalledOnce()
+  })
+
   it('starts no pool for a run that is never iterated or has no items', async () => {
     const destroy = vi.spyOn(Piscina.prototype, 'destroy')
     workerMap(fixture)([1, 2, 3])

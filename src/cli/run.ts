@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { deferred, type Deferred } from '../internal/deferred.js'
 import { parallelMapSettled } from '../parallel-map.js'
 import type { Settled, TaskContext } from '../types.js'
 import type { CliOptions } from './args.js'
@@ -141,7 +142,7 @@ class Run {
   readonly #pull = new AbortController()
   readonly #printer: Printer<Job>
   readonly #slots = new Slots()
-  readonly #gate: StartGate | undefined
+  readonly #gate: StartGate
   readonly #startTime = performance.now()
   #bar: ProgressBar = NO_PROGRESS_BAR
   #watchdog: Watchdog | undefined
@@ -150,13 +151,20 @@ class Run {
   #failed = 0
   #stopped = 0
   #haltStatus: number | undefined
+  /**
+   * With `--halt`: attempts that ended and whose fate (retried, or a record) the run has not seen
+   * yet. No job starts while there are any, so that a job that reaches the halt condition is
+   * counted before another starts, as in GNU parallel.
+   */
+  #unseen = 0
+  #seen: Deferred<void> | undefined
 
   constructor(options: CliOptions, io: RunIO, files: Files, stop: AbortController) {
     this.#options = options
     this.#io = io
     this.#files = files
     this.#stop = stop
-    this.#gate = options.delay > 0 ? new StartGate(options.delay) : undefined
+    this.#gate = new StartGate(options.delay)
     this.#printer = new Printer<Job>({
       ordered: options.ordered,
       lineBuffer: options.lineBuffer,
@@ -187,12 +195,12 @@ class Run {
     try {
       if (this.#options.dryRun) await this.#dryRun()
       else await this.#execute()
-      // Lets the error of the latest write to stdout or stderr, emitted on a later tick, reach its listener.
-      await new Promise((resolve) => setImmediate(resolve))
+      await outputSettled()
       return this.#finish()
     } finally {
       clearTimeout(deadline)
       stop.removeEventListener('abort', onStop)
+      await outputSettled()
       this.#io.stdout.off('error', onOutputError)
       this.#io.stderr.off('error', onOutputError)
     }
@@ -223,7 +231,7 @@ class Run {
       // Records come as each job ends, the moment GNU parallel logs it and checks --halt; the
       // printer puts the outputs back in input order, within a window as bounded as the scheduler's.
       ordered: false,
-      retry: tries > 1 ? { retries: tries - 1, shouldRetry: () => !this.#pull.signal.aborted } : undefined,
+      retry: tries > 1 ? { retries: tries - 1, shouldRetry: () => this.#retrying() } : undefined,
       onProgress: this.#bar === NO_PROGRESS_BAR ? undefined : (snapshot) => this.#bar.update(snapshot),
       total: this.#bar === NO_PROGRESS_BAR || total === undefined ? undefined : total - skipped,
     })(this.#jobs())
@@ -246,6 +254,7 @@ class Run {
         if (pull.aborted) return
         if (skip.has(seq)) continue
         await this.#printer.room(pull)
+        while (this.#unseen > 0) await (this.#seen ??= deferred()).promise
         if (pull.aborted) return
         const job = { seq, args, settled: undefined } as Job
         job.output = this.#printer.open(job, this.#options.tag ? `${args.join(' ')}\t` : undefined)
@@ -260,8 +269,10 @@ class Run {
 
   readonly #task = async (job: Job, context: TaskContext): Promise<Attempt> => {
     if (context.attempt > 1) job.output.retry()
-    if (this.#gate !== undefined && !(await this.#gate.wait(this.#stop.signal))) throw new NotStarted()
-    if (this.#stop.signal.aborted) throw new NotStarted()
+    if (!(await this.#gate.wait(this.#stop.signal))) {
+      this.#attemptEnded()
+      throw new NotStarted()
+    }
     if (context.attempt === 1) this.#started++
     const slot = this.#slots.take()
     const command = expand(this.#options.template, job, slot)
@@ -276,16 +287,35 @@ class Run {
     } finally {
       this.#slots.give(slot)
     }
+    this.#attemptEnded()
     const result = { command: command.text, outcome }
     // Thrown so that the scheduler retries the job and counts it as failed.
     if (outcome.error !== undefined) throw new CommandFailed(result)
     return result
   }
 
+  #attemptEnded(): void {
+    if (this.#options.halt !== undefined) this.#unseen++
+  }
+
+  #attemptSeen(): void {
+    if (this.#options.halt === undefined || --this.#unseen > 0) return
+    this.#seen?.resolve()
+    this.#seen = undefined
+  }
+
+  /** The scheduler asks whether to try a failed job again: not once the run stops taking jobs. */
+  #retrying(): boolean {
+    if (this.#pull.signal.aborted) return false
+    this.#attemptSeen()
+    return true
+  }
+
   /** A job has ended (its last attempt): count, log, check `--halt`, then print. */
   async #ended(record: Settled<Job, Attempt>): Promise<void> {
     const job = record.item
     job.settled = record
+    this.#attemptSeen()
     const result = attemptOf(record)
     if (result === undefined) return this.#printer.finish(job.output, undefined)
     const { outcome } = result
@@ -354,7 +384,8 @@ class Run {
     const reason: unknown = this.#stop.signal.reason
     let ending: Ending = { kind: 'finished' }
     if (reason instanceof Stopped) ending = { kind: 'signal', signal: reason.signalName }
-    else if (reason instanceof Cut) ending = reason.ending
+    // A dry run that reached its --total-timeout ran nothing that could fail.
+    else if (reason instanceof Cut && !(this.#options.dryRun && reason.ending.kind === 'total-timeout')) ending = reason.ending
     if (ending.kind === 'output-error' && ending.code !== 'EPIPE') this.#io.stderr.write(`foreach-parallel: ${(reason as Error).message}\n`)
     if (ending.kind === 'signal' || ending.kind === 'total-timeout') {
       const seconds = ((performance.now() - this.#startTime) / 1000).toFixed(1)
@@ -383,6 +414,11 @@ function attemptOf(record: Settled<Job, Attempt>): Attempt | undefined {
   if (record.reason instanceof CommandFailed) return record.reason.attempt
   if (record.reason instanceof NotStarted) return undefined
   throw record.reason
+}
+
+/** Lets the error of the latest write to stdout or stderr, emitted on a later tick, reach its listener. */
+function outputSettled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 /** Resolves when `stream` can take more writes, or can take none ever again (it failed or closed). */

@@ -48,7 +48,7 @@ export function openAsync<T>(source: Source<T>): AsyncIterator<T> {
  * source whose `next()` answers `42` breaks the protocol, and `for await` would throw too.
  */
 export function checkResult<T>(result: IteratorResult<T>): IteratorResult<T> {
-  if (Object(result) !== result) {
+  if (typeof result === 'object' ? result === null : typeof result !== 'function') {
     throw new TypeError(`Expected the source's next() to answer an iterator result object, got ${describe(result)}`)
   }
   return result

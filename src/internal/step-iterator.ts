@@ -17,6 +17,15 @@ const FAILED = 2
 /** The source was closed by us: a pull still under way answers done. */
 const CLOSED = 3
 
+/** A step's answer: a result, a promise of one, or {@link LATER}. */
+export type Step<Out> = IteratorResult<Out> | Promise<IteratorResult<Out>> | typeof LATER
+
+/**
+ * The step is answered later: by the continuation of the pull under way (which
+ * {@link StepIterator.pullThen} answers), or by {@link StepIterator.answer}.
+ */
+export const LATER = Symbol('later')
+
 /**
  * The iterator of a one-source operator that answers each `next()` call with one {@link step}
  * (which may pull from the source, skip items or wait). It brings the contract every operator
@@ -24,6 +33,9 @@ const CLOSED = 3
  * by steps that never overlap (so the source's `next()` is never called concurrently), `return()`
  * takes effect at once even while calls are pending, and resolves only once the source's own
  * `return()` has (see `queuesReturn`), and the source is closed on every early exit.
+ *
+ * A step that decides synchronously what to do with each item ({@link pullThen}) costs one
+ * promise per item on top of the source's and the answer's: no async function, no `await`.
  */
 export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable {
   #source: Source<In> | undefined
@@ -33,14 +45,17 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   /** Settles once the source's `return()` has (see `queuesReturn`). */
   #closing: Promise<void> = Promise.resolve()
   #stepping = false
+  /** The continuations of the pull under way by {@link pullThen}. */
+  #then: ((result: IteratorResult<In>) => Step<Out>) | undefined
+  #caught: ((error: unknown) => Step<Out>) | undefined
   readonly #outbox = new Outbox<Out>()
 
   constructor(source: Source<In>) {
     this.#source = source
   }
 
-  /** Produces the answer to one `next()` call; a rejection ends the iteration with that error. */
-  protected abstract step(): Promise<IteratorResult<Out>>
+  /** Produces the answer to one `next()` call; a throw or rejection ends the iteration with that error. */
+  protected abstract step(): Step<Out>
 
   /** Called by the first `next()`, after the source is opened. */
   protected start(): void {}
@@ -56,7 +71,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     if (this.#source !== undefined) this.#open(this.#source)
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     const answer = this.#outbox.park()
-    if (!this.#stepping) void this.#run()
+    if (!this.#stepping) this.#step()
     return answer
   }
 
@@ -74,14 +89,24 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   }
 
   /**
-   * Pulls one item from the source, or answers done once the source has ended or been closed (a
-   * pull under way when it is closed answers done too: its late item is dropped). An answer that
-   * is not an iterator result is a `TypeError`, as if the source had thrown it.
+   * Pulls one item from the source and hands it to `then`, whose answer answers the step open
+   * then: the step returns what this returns. Once the source has ended or been closed, `then`
+   * gets done at once (and a pull under way when it is closed answers done: its late item is
+   * dropped). An error of the source goes to `caught`, or, without it, ends the iteration; an
+   * answer that is not an iterator result is a `TypeError`, as if the source had thrown it.
    */
-  protected pull(): Promise<IteratorResult<In>> {
-    if (this.#sourceState !== OPEN) return Promise.resolve(DONE)
+  protected pullThen(then: (result: IteratorResult<In>) => Step<Out>, caught?: (error: unknown) => Step<Out>): Step<Out> {
+    if (this.#sourceState !== OPEN) return then(DONE)
     this.#pulling = true
-    return nextOf(this.#iterator!).then(this.#pulled, this.#pullFailed)
+    this.#then = then
+    this.#caught = caught
+    nextOf(this.#iterator!).then(this.#continue, this.#stopped)
+    return LATER
+  }
+
+  /** Answers the step open now, while a pull may be under way (see {@link LATER}). */
+  protected answer(step: Step<Out>): void {
+    this.#answer(step)
   }
 
   readonly #pulled = (result: IteratorResult<In>): IteratorResult<In> => {
@@ -96,11 +121,43 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     return result
   }
 
-  readonly #pullFailed = (error: unknown): IteratorResult<In> => {
+  readonly #continue = (result: IteratorResult<In>): void => {
+    let checked: IteratorResult<In>
+    try {
+      checked = this.#pulled(result)
+    } catch (error) {
+      this.#stopped(error)
+      return
+    }
+    const then = this.#then!
+    this.#then = this.#caught = undefined
+    this.#call(then, checked)
+  }
+
+  readonly #stopped = (error: unknown): void => {
+    // A source closed meanwhile has its late error dropped, as a late item is.
+    if (this.#sourceState === CLOSED) {
+      this.#continue(DONE)
+      return
+    }
+    const caught = this.#caught
+    this.#then = this.#caught = undefined
     this.#pulling = false
-    if (this.#sourceState === CLOSED) return DONE
     this.#sourceState = FAILED
-    throw error
+    if (caught === undefined) this.#failed(error)
+    else this.#call(caught, error)
+  }
+
+  /** Answers the step with what `continuation(value)` answers; a throw ends the iteration. */
+  #call<A>(continuation: (value: A) => Step<Out>, value: A): void {
+    let answer: Step<Out>
+    try {
+      answer = continuation(value)
+    } catch (error) {
+      this.#failed(error)
+      return
+    }
+    this.#answer(answer)
   }
 
   /**
@@ -149,22 +206,37 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     return this.#closing
   }
 
-  async #run(): Promise<void> {
+  /** Runs one step for the oldest parked call. */
+  #step(): void {
     this.#stepping = true
-    while (!this.#outbox.closed && this.#outbox.waiting > 0) {
-      let result: IteratorResult<Out>
-      try {
-        result = await this.step()
-      } catch (error) {
-        // Errors of a step come from the source, which has failed: passed on at once, since it may
-        // be a deadline of the upstream (its `signal`); the done answers after it wait for its close.
-        this.fail(error)
-        break
-      }
-      if (this.#outbox.closed) break
-      if (result.done) this.end()
-      else this.#outbox.resolve(result)
+    let answer: Step<Out>
+    try {
+      answer = this.step()
+    } catch (error) {
+      this.#failed(error)
+      return
     }
+    this.#answer(answer)
+  }
+
+  #answer(answer: Step<Out>): void {
+    if (answer === LATER) return
+    if (answer instanceof Promise) answer.then(this.#stepped, this.#failed)
+    else this.#stepped(answer)
+  }
+
+  readonly #stepped = (result: IteratorResult<Out>): void => {
     this.#stepping = false
+    if (this.#outbox.closed) return
+    if (result.done) this.end()
+    else this.#outbox.resolve(result)
+    if (!this.#outbox.closed && this.#outbox.waiting > 0) this.#step()
+  }
+
+  readonly #failed = (error: unknown): void => {
+    this.#stepping = false
+    // Errors of a step come from the source, which has failed: passed on at once, since it may
+    // be a deadline of the upstream (its `signal`); the done answers after it wait for its close.
+    this.fail(error)
   }
 }

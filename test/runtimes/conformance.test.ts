@@ -29,7 +29,7 @@ describe('the conformance subset fails where a guarantee is broken', () => {
   it('a take that leaves its source open', async () => {
     const take =
       (n: number) =>
-      <T>(source: Source<T>): AsyncIterableIterator<T> =>
+      <T>(source: Source<T>): AsyncIterableIterator<T> & AsyncDisposable =>
         (async function* () {
           const iterator = (source as AsyncIterable<T>)[Symbol.asyncIterator]()
           for (let i = 0; i < n; i++) {
