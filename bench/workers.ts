@@ -29,19 +29,29 @@ type Contenders = Record<string, () => Promise<unknown[]>>
  * Runs every contender `runs` times, interleaved so that a change in the machine's load hits them
  * alike, and checks that they all compute the same output. Returns each one's best time in ms.
  */
-async function race(contenders: Contenders): Promise<Record<string, { best: number; worst: number }>> {
-  const times: Record<string, { best: number; worst: number }> = {}
+interface Times {
+  /** Best and worst wall-clock time of a run, in ms. */
+  best: number
+  worst: number
+  /** Least CPU time of a run, all threads of the process together, in ms: what the load disturbs least. */
+  cpu: number
+}
+
+async function race(contenders: Contenders): Promise<Record<string, Times>> {
+  const times: Record<string, Times> = {}
   let expected: string | undefined
   for (let run = 0; run < runs; run++) {
     for (const [name, contender] of Object.entries(contenders)) {
       const start = performance.now()
+      const cpuStart = process.cpuUsage()
       const output = await contender()
+      const { user, system } = process.cpuUsage(cpuStart)
       const ms = performance.now() - start
       const digest = output.join()
       expected ??= digest
       if (digest !== expected) throw new Error(`${name} computed a different output`)
-      const { best, worst } = times[name] ?? { best: Infinity, worst: 0 }
-      times[name] = { best: Math.min(best, ms), worst: Math.max(worst, ms) }
+      const { best, worst, cpu } = times[name] ?? { best: Infinity, worst: 0, cpu: Infinity }
+      times[name] = { best: Math.min(best, ms), worst: Math.max(worst, ms), cpu: Math.min(cpu, (user + system) / 1000) }
     }
   }
   return times
@@ -67,36 +77,52 @@ console.log(`${threads} cores, Node ${process.version}, best of ${runs} runs, lo
 
 const tiny = Array.from({ length: Number(values.tiny) }, (_, i) => i)
 const double = new URL('double.mjs', import.meta.url)
-// piscina as it comes, and piscina set up as workerMap sets it up: every thread started, event
-// loops that turn between tasks (atomics disabled, so that errors outside a task surface).
-const piscinaDefault = new Piscina({ filename: double.href, minThreads: threads, maxThreads: threads })
-const piscinaAsOurs = new Piscina({ filename: double.href, minThreads: threads, maxThreads: threads, atomics: 'disabled' })
-const tinyPool = createPool()
-const warm = tiny.slice(0, 100 * threads)
+// piscina as it comes, and piscina set up as workerMap sets it up: event loops that turn between
+// tasks (atomics disabled, so that an error raised outside a task surfaces at once).
+const piscinaDefaults = { filename: double.href, minThreads: threads, maxThreads: threads }
+const piscinaAsOurs = { ...piscinaDefaults, atomics: 'disabled', idleTimeout: Infinity } as const
+const warmDefaults = new Piscina(piscinaDefaults)
+const warmAsOurs = new Piscina(piscinaAsOurs)
+const warmPool = createPool()
+const warmUp = tiny.slice(0, 100 * threads)
 await Promise.all([
-  inFlight(warm, threads, (n) => piscinaDefault.run(n)),
-  inFlight(warm, threads, (n) => piscinaAsOurs.run(n)),
-  collect(workerMap(double, { pool: tinyPool })(warm)),
+  inFlight(warmUp, threads, (n) => warmDefaults.run(n)),
+  inFlight(warmUp, threads, (n) => warmAsOurs.run(n)),
+  collect(workerMap(double, { pool: warmPool })(warmUp)),
 ])
 
-const baseline = `pool.run, piscina's defaults (${threads} in flight)`
-const sameSettings = `pool.run, workerMap's settings (${threads} in flight)`
-const tinyTimes = await race({
-  [baseline]: () => inFlight(tiny, threads, (n) => piscinaDefault.run(n)),
-  [sameSettings]: () => inFlight(tiny, threads, (n) => piscinaAsOurs.run(n)),
-  [`workerMap, own pool (default concurrency ${threads})`]: () => collect(workerMap(double)(tiny)),
-  [`workerMap, warm shared pool (${threads} threads)`]: () => collect(workerMap(double, { pool: tinyPool })(tiny)),
-})
-await Promise.all([piscinaDefault.destroy(), piscinaAsOurs.destroy(), tinyPool.destroy()])
+/** pool.run on a pool started for the run and destroyed at its end, as workerMap's own pool is. */
+async function newPiscina(): Promise<unknown[]> {
+  const pool = new Piscina(piscinaAsOurs)
+  const results = await inFlight(tiny, threads, (n) => pool.run(n))
+  await pool.destroy()
+  return results
+}
 
-console.log(`${tiny.length} tiny tasks (a number doubled on a worker thread), load average ${loadavg()[0]!.toFixed(2)} now`)
+const warmBaseline = `pool.run, warm, workerMap's settings`
+const newBaseline = `pool.run, new pool per run, workerMap's settings`
+const tinyTimes = await race({
+  [`pool.run, warm, piscina's defaults`]: () => inFlight(tiny, threads, (n) => warmDefaults.run(n)),
+  [warmBaseline]: () => inFlight(tiny, threads, (n) => warmAsOurs.run(n)),
+  'workerMap, warm shared pool': () => collect(workerMap(double, { pool: warmPool })(tiny)),
+  [newBaseline]: newPiscina,
+  'workerMap, own pool per run (default)': () => collect(workerMap(double)(tiny)),
+})
+await Promise.all([warmDefaults.destroy(), warmAsOurs.destroy(), warmPool.destroy()])
+
+console.log(
+  `${tiny.length} tiny tasks (a number doubled on a worker thread), ${threads} threads, ${threads} tasks in flight, ` +
+    `load average ${loadavg()[0]!.toFixed(2)} now`,
+)
+const baselineOf = (name: string): Times => tinyTimes[name.includes('new') || name.includes('own') ? newBaseline : warmBaseline]!
 console.table(
-  Object.entries(tinyTimes).map(([contender, { best, worst }]) => ({
+  Object.entries(tinyTimes).map(([contender, { best, worst, cpu }]) => ({
     contender,
     'µs/task': +((best * 1000) / tiny.length).toFixed(1),
     'worst µs/task': +((worst * 1000) / tiny.length).toFixed(1),
-    [`vs piscina's defaults`]: `${(best / tinyTimes[baseline]!.best).toFixed(2)}x`,
-    [`vs workerMap's settings`]: `${(best / tinyTimes[sameSettings]!.best).toFixed(2)}x`,
+    'CPU µs/task': +((cpu * 1000) / tiny.length).toFixed(1),
+    'vs pool.run': `${(best / baselineOf(contender).best).toFixed(2)}x`,
+    'CPU vs pool.run': `${(cpu / baselineOf(contender).cpu).toFixed(2)}x`,
   })),
 )
 

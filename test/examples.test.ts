@@ -120,6 +120,40 @@ describe('examples/server.ts', () => {
     await expect(request).rejects.toThrow()
     await vi.waitFor(() => expect(fleet.stats.dropped).toBe(1))
   })
+
+  it('with a capacity, serves that many requests at once and queues the rest in arrival order', async () => {
+    fleet = await startServer({ count: 25, slow: 1, errors: 0, hanging: 0, timeScale: 0.5, capacity: 1 })
+    const slow = fleet.hosts.find((host) => host.behaviour === 'slow')!
+    const fast = fleet.hosts.reduce((a, b) => (b.latency < a.latency ? b : a))
+    const finished: string[] = []
+    const first = fetch(slow.url).then(async (response) => finished.push((await response.json()).server))
+    await vi.waitFor(() => expect(fleet.stats.received).toBe(1))
+    const second = fetch(fast.url).then(async (response) => finished.push((await response.json()).server))
+    await Promise.all([first, second])
+    // Without the capacity the fast host would answer first.
+    expect(finished).toEqual([slow.name, fast.name])
+  })
+
+  it('with a capacity, forgets a queued request whose client gave up', async () => {
+    fleet = await startServer({ count: 2, hanging: 1, slow: 0, errors: 0, timeScale: 0.01, capacity: 1 })
+    const hang = fleet.hosts.find((host) => host.behaviour === 'hang')!
+    const fast = fleet.hosts.find((host) => host.behaviour === 'fast')!
+    const holder = new AbortController()
+    const holding = fetch(hang.url, { signal: holder.signal })
+    await vi.waitFor(() => expect(fleet.stats.received).toBe(1))
+    const quitter = new AbortController()
+    const queued = fetch(hang.url, { signal: quitter.signal })
+    await vi.waitFor(() => expect(fleet.stats.received).toBe(2))
+    quitter.abort()
+    await expect(queued).rejects.toThrow()
+    await vi.waitFor(() => expect(fleet.stats.dropped).toBe(1))
+    holder.abort()
+    await expect(holding).rejects.toThrow()
+    await vi.waitFor(() => expect(fleet.stats.dropped).toBe(2))
+    // The slot is free and nobody waits: a new request is served.
+    expect((await fetch(fast.url)).status).toBe(200)
+    expect(fleet.stats).toEqual({ received: 3, answered: 1, dropped: 2 })
+  })
 })
 
 describe('examples/csv.ts', () => {

@@ -272,6 +272,21 @@ describe('throttleLimit', () => {
     await queued.wait()
   })
 
+  it('moves on when a queued job fails as it starts', async () => {
+    const table = new JobTable({ throttleLimit: 1 })
+    const first = work()
+    table.start(first.source)
+    const broken = table.start(() => {
+      throw new Error('factory')
+    })
+    const last = table.start([3])
+    first.finish()
+    await table.wait()
+    expect(broken.state).toBe('Failed')
+    expect((broken.error as Error).message).toBe('factory')
+    expect(last.state).toBe('Completed')
+  })
+
   it('with the default Infinity, starts every job at once, with no statechange to Running', async () => {
     const table = new JobTable()
     const works = range(20).map(() => work())

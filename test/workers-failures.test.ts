@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -50,7 +51,7 @@ describe('workerMap: a process it runs in neither crashes nor hangs', () => {
     // On the built package, with plain node: a thread starts in milliseconds instead of seconds.
     const script = fileURLToPath(new URL('fixtures/crash-proof.mjs', import.meta.url))
     const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 30_000 })
-    const most = Math.max(256, 4 * (await import('node:os')).availableParallelism())
+    const most = Math.max(256, 4 * availableParallelism())
     expect(stdout).toBe(
       [
         `RangeError: Expected concurrency to be at most ${most} (the most threads a pool may have), got 2147483648`,
@@ -66,13 +67,13 @@ describe('workerMap: a process it runs in neither crashes nor hangs', () => {
 })
 
 describe('workerMap: threads of a run of its own', () => {
-  it('starts them as items come, not all of concurrency at once', async () => {
+  it('starts one per core at once and the rest as items come, not all of concurrency', async () => {
     const run = vi.spyOn(Piscina.prototype, 'run')
     for await (const result of workerMap(stray, { exportName: 'sleep', concurrency: 100 })([1])) {
       expect(result).toBe(1)
       const piscina = run.mock.contexts[0] as Piscina
       expect(piscina.maxThreads).toBe(100)
-      expect(piscina.threads).toHaveLength(1)
+      expect(piscina.threads).toHaveLength(Math.min(100, availableParallelism()))
     }
   })
 })

@@ -234,6 +234,39 @@ describe('workerMap on a pool of its own run', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
   })
 
+  it('ends the run and its pool with await using (TypeScript 5.2 using declarations, Node 20)', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    let closed = false
+    function* items(): Generator<number> {
+      try {
+        yield* [1, 2, 3]
+      } finally {
+        closed = true
+      }
+    }
+    {
+      await using results = workerMap<number, number>(fixture, { concurrency: 1 })(items())
+      expect(await results.next()).toEqual({ done: false, value: 2 })
+    }
+    expect(closed).toBe(true)
+    expect(destroy).toHaveBeenCalledOnce()
+    expect((destroy.mock.contexts[0] as Piscina).threads).toHaveLength(0)
+  })
+
+  it('destroys a shared pool with await using, and leaves it alone when a run on it is disposed', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    {
+      await using pool = createPool({ maxThreads: 1 })
+      {
+        await using results = workerMap<number, number>(fixture, { pool })([1, 2])
+        expect(await results.next()).toEqual({ done: false, value: 2 })
+      }
+      expect(destroy).not.toHaveBeenCalled()
+      expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
+    }
+    expect(destroy).toHaveBeenCalledOnce()
+  })
+
   it('starts no pool for a run that is never iterated or has no items', async () => {
     const destroy = vi.spyOn(Piscina.prototype, 'destroy')
     workerMap(fixture)([1, 2, 3])
@@ -332,6 +365,28 @@ describe('workerMap on a shared pool', () => {
     expect(await rejection(pending)).toEqual(new Error('stop'))
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
+  })
+
+  it('fails the items of a run on a pool that has been destroyed', async () => {
+    const destroyed = createPool({ maxThreads: 1 })
+    await destroyed.destroy()
+    await destroyed[Symbol.asyncDispose]()
+    const error = await rejection(collect(workerMap(fixture, { pool: destroyed })([1])))
+    expect(error).toEqual(new Error('The worker pool has been destroyed'))
+  })
+
+  it('runs as many items at once as the pool has threads, unless told otherwise', async () => {
+    const threads = availableParallelism() + 1
+    const { shared: gated } = gate()
+    const wide = createPool({ maxThreads: threads, workerData: { shared: gated } })
+    try {
+      // The 'wait' items return only once 'open', the last, has opened the gate: all run at once.
+      const items = [...Array.from({ length: threads - 1 }, () => 'wait'), 'open']
+      const run = workerMap<string, string>(fixture, { pool: wide, exportName: 'gate', timeout: 10_000 })
+      expect(await collect(run(items))).toEqual(items)
+    } finally {
+      await wide.destroy()
+    }
   })
 
   it('has os.availableParallelism() threads by default', async () => {

@@ -39,14 +39,14 @@ function limitPoints(result: ScenarioResult): Point[] {
   const auto = result.runs.find((r) => r.contender.kind === 'auto')!
   const points: Point[] = []
   auto.trace.limits.forEach((trace, pipeline) => {
-    const series = result.scenario.pipelines > 1 ? `'auto', pipeline ${pipeline + 1}` : "'auto'"
+    const series = pipeline === 0 ? "'auto'" : "'auto', 2nd pipeline"
     for (let t = 0; t <= result.scenario.end; t += 50) {
       points.push({ scenario: result.scenario.title, series, t: t / 1000, value: limitAt(trace, t) })
     }
   })
   for (const phase of result.phases) {
     for (const t of [phase.from, phase.to]) {
-      points.push({ scenario: result.scenario.title, series: 'best fixed limit', t: t / 1000, value: phase.bestLimit })
+      points.push({ scenario: result.scenario.title, series: 'best fixed', t: t / 1000, value: phase.bestLimit })
     }
   }
   return points
@@ -64,7 +64,7 @@ function panel(title: string, points: Point[], axis: string, colors: { domain: s
       y: { field: 'value', type: 'quantitative' as const, title: axis },
       color: { field: 'series', type: 'nominal' as const, title: null, scale: colors },
       strokeDash: {
-        condition: { test: "datum.series === 'best fixed limit'", value: [4, 3] },
+        condition: { test: "datum.series === 'best fixed'", value: [4, 3] },
         value: [1, 0],
       },
       detail: { field: 'series', type: 'nominal' as const },
@@ -74,13 +74,11 @@ function panel(title: string, points: Point[], axis: string, colors: { domain: s
 
 /**
  * An SVG with, per scenario, the limit `'auto'` chose over time (against the best fixed limit of
- * each stretch) and the p50 latency per 250 ms of `'auto'` and of that best fixed limit.
+ * each stretch, dashed) and the p50 latency per 250 ms of `'auto'` and of the best fixed limit of
+ * the whole run.
  */
 export async function chart(results: readonly ScenarioResult[]): Promise<string> {
-  const colors = {
-    domain: ["'auto'", "'auto', pipeline 1", "'auto', pipeline 2", 'best fixed limit', 'best fixed limit (latency)'],
-    range: ['#1f77b4', '#1f77b4', '#2ca02c', '#ff7f0e', '#ff7f0e'],
-  }
+  const colors = { domain: ["'auto'", "'auto', 2nd pipeline", 'best fixed'], range: ['#1f77b4', '#2ca02c', '#ff7f0e'] }
   const blocks = results.map((result) => ({
     vconcat: [
       panel(`${result.scenario.title}: limit`, limitPoints(result), 'limit', colors),
@@ -88,7 +86,7 @@ export async function chart(results: readonly ScenarioResult[]): Promise<string>
         'p50 latency, ms',
         [
           ...latencyPoints(result, 'auto', 0, "'auto'"),
-          ...latencyPoints(result, 'fixed', result.bestFixed, 'best fixed limit (latency)'),
+          ...latencyPoints(result, 'fixed', result.bestFixed, 'best fixed'),
         ],
         'ms',
         colors,

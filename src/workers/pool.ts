@@ -5,7 +5,7 @@ import { Piscina } from 'piscina'
 import { checkInteger, checkOptions, describe, TimeoutError } from '../errors.js'
 import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
 import { fromRecord } from './cloned-error.js'
-import { INDEX, now, STARTED, TALK, type TaskMessage, type WorkerTask } from './protocol.js'
+import { INDEX, now, STARTED, TALK, type TaskMessage, type ThreadData, type WorkerTask } from './protocol.js'
 
 /**
  * The worker-side module. Built, it is `worker.js` beside this file. Run from source (the tests, the
@@ -154,19 +154,20 @@ export class Pool implements WorkerPool {
 
   /**
    * @param threads - the most threads; with `eager`, all started at once and kept (a thread that
-   *   an abort or an error ends is replaced at once), otherwise started as items come.
+   *   an abort or an error ends is replaced at once). Otherwise as many as there are cores start at
+   *   once (a thread that starts before its first task is ready sooner), and the rest as items come.
    */
-  constructor(threads: number, workerData: unknown, eager: boolean) {
+  constructor(threads: number, data: ThreadData, eager: boolean) {
     this.#piscina = new Piscina({
       filename: WORKER,
       maxThreads: threads,
-      minThreads: eager ? threads : 1,
+      minThreads: eager ? threads : Math.min(threads, availableParallelism()),
       idleTimeout: Infinity,
       // The threads' event loops must turn between tasks, so that an error raised outside a task (a
       // timer's, an unhandled rejection) surfaces at once: with piscina's default, an idle thread
       // waits in Atomics.wait() and runs none of its timers.
       atomics: 'disabled',
-      workerData,
+      workerData: data,
     })
     this.#piscina.on('message', this.#onMessage).on('error', this.#onError)
   }
@@ -277,5 +278,5 @@ export function createPool(options?: PoolOptions): WorkerPool {
 
 /** A pool of `threads` threads, all started at once, each replaced as soon as it ends. */
 export function startPool(threads: number, workerData: unknown): Pool {
-  return new Pool(threads, workerData, true)
+  return new Pool(threads, { workerData }, true)
 }

@@ -4,12 +4,24 @@
  * `worker.ts`, which only a worker thread may load.
  */
 
+/** What every thread of a pool receives once, as its `workerData`. */
+export interface ThreadData {
+  /** The user's `workerData`, which worker functions get as `context.workerData`. */
+  readonly workerData: unknown
+  /** For the pool of one run: the module and export its tasks call, sent once instead of per task. */
+  readonly module?: string
+  readonly exportName?: string
+}
+
 /**
  * What the main thread posts for each item. An array, because a tiny task pays for every field
  * cloned, and a field name costs as much as its value. `talk` is 0, or the id under which the task
- * tells the main thread when its function starts (for the per-item timeout).
+ * tells the main thread when its function starts (for the per-item timeout). A task for a shared
+ * pool names the module and export to call; one for a run's own pool calls its pool's.
  */
-export type WorkerTask = [item: unknown, index: number, attempt: number, talk: number, module: string, exportName: string]
+export type WorkerTask =
+  | [item: unknown, index: number, attempt: number, talk: number]
+  | [item: unknown, index: number, attempt: number, talk: number, module: string, exportName: string]
 
 export const ITEM = 0
 export const INDEX = 1

@@ -1,16 +1,17 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import { Pool } from './pool.js'
+import type { ThreadData } from './protocol.js'
 
-/** Where a run's tasks go: a shared pool, or the settings of a pool of the run's own. */
-export type RunPool = { readonly shared: Pool } | { readonly threads: number; readonly workerData: unknown }
+/** Where a run's tasks go: a shared pool, or a pool of the run's own, with its threads' data. */
+export type RunPool = { readonly shared: Pool } | { readonly threads: number; readonly data: ThreadData }
 
 /**
  * One application of `workerMap` to a source. It passes the scheduler's iterator through, fails
  * the run when a thread of its pool fails outside a task, and ends a pool of the run's own before
  * the iteration's last answer, so that no thread is left when the consumer's loop has exited.
  */
-export class WorkerRun<R> implements AsyncIterableIterator<R> {
+export class WorkerRun<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #settings: RunPool
   readonly #signal: AbortSignal | undefined
   #iterator: AsyncIterator<R> | undefined
@@ -28,7 +29,7 @@ export class WorkerRun<R> implements AsyncIterableIterator<R> {
   get pool(): Pool {
     if (this.#pool === undefined) {
       const settings = this.#settings
-      this.#attach('shared' in settings ? settings.shared : new Pool(settings.threads, settings.workerData, false))
+      this.#attach('shared' in settings ? settings.shared : new Pool(settings.threads, settings.data, false))
     }
     return this.#pool!
   }

@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
@@ -5,7 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { checkOptions, describe } from '../errors.js'
 import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
 import { configure, PARALLEL_MAP_OPTIONS, parallelMap } from '../parallel-map.js'
-import type { Operator, ParallelMapOptions } from '../types.js'
+import type { ParallelMapOptions, Source } from '../types.js'
 import { checkThreads, checkWorkerData, Pool, type WorkerPool } from './pool.js'
 import type { WorkerTask } from './protocol.js'
 import { WorkerRun, type RunPool } from './run.js'
@@ -115,7 +117,10 @@ export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal): Promise<
  * for await (const count of workerMap('./primes.js', { timeout: 10_000 })(ranges)) console.log(count)
  * ```
  */
-export function workerMap<T = unknown, R = unknown>(module: string | URL, options?: WorkerMapOptions): Operator<T, R> {
+export function workerMap<T = unknown, R = unknown>(
+  module: string | URL,
+  options?: WorkerMapOptions,
+): (source: Source<T>) => AsyncIterableIterator<R> & AsyncDisposable {
   const href = resolveModule(module)
   const { exportName = 'default', workerData, pool, ...rest } = checkOptions<WorkerMapOptions>('options', options, {
     ...PARALLEL_MAP_OPTIONS,
@@ -144,11 +149,17 @@ export function workerMap<T = unknown, R = unknown>(module: string | URL, option
   const settings: RunPool =
     pool !== undefined
       ? { shared: pool }
-      : { threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(), workerData }
+      : {
+          threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(),
+          data: { workerData, module: href, exportName },
+        }
   return (source) => {
     const run = new WorkerRun<R>(settings, rest.signal)
     const schedule = parallelMap<T, R>((item, context) => {
-      const task: WorkerTask = [item, context.index, context.attempt, 0, href, exportName]
+      const task: WorkerTask =
+        pool === undefined
+          ? [item, context.index, context.attempt, 0]
+          : [item, context.index, context.attempt, 0, href, exportName]
       return run.pool.run(task, context as unknown as ForwardsAbort, timeout) as Promise<R>
     }, schedulerOptions)
     return run.start(schedule(source))

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parentPort, workerData } from 'node:worker_threads'
+import { parentPort, workerData as threadData } from 'node:worker_threads'
 import { describe } from '../errors.js'
 import { toRecord } from './cloned-error.js'
 import {
@@ -14,6 +14,7 @@ import {
   STARTED,
   TALK,
   type TaskMessage,
+  type ThreadData,
   type WorkerTask,
 } from './protocol.js'
 
@@ -31,6 +32,8 @@ export interface WorkerContext<D = unknown> {
 }
 
 type WorkerFunction = (item: unknown, context: WorkerContext) => unknown
+
+const { workerData, module: poolModule, exportName: poolExportName } = threadData as ThreadData
 
 /** Loaded exports (or their loading) by module URL, then export name. */
 const functions = new Map<string, Map<string, WorkerFunction | Promise<WorkerFunction>>>()
@@ -83,6 +86,9 @@ function functionOf(module: string, exportName: string): WorkerFunction | Promis
 
 function ignore(): void {}
 
+// A run's own pool calls one function: its module loads while the thread starts, before the first task.
+if (poolModule !== undefined) functionOf(poolModule, poolExportName!)
+
 /** The index of the item this thread runs: a thread runs one task at a time. */
 let running = -1
 /** Whether the running task's outcome is ready, and so is what piscina posts next. */
@@ -131,7 +137,7 @@ function call(fn: WorkerFunction, task: WorkerTask): unknown {
 export default function runTask(task: WorkerTask): unknown {
   running = task[INDEX]
   posting = postingError = false
-  const fn = functionOf(task[MODULE], task[EXPORT_NAME])
+  const fn = task.length === 4 ? functionOf(poolModule!, poolExportName!) : functionOf(task[MODULE], task[EXPORT_NAME])
   if (typeof fn === 'function') return call(fn, task)
   return fn.then((loaded) => call(loaded, task), rejected)
 }
