@@ -556,6 +556,36 @@ export const cases: readonly ConformanceCase[] = [
       checkEqual(streamed, [1, 2, 3], 'iteration')
     },
   },
+  {
+    name: 'JobTable: throttled NotStarted jobs start in order; list, receive, remove; per-item reports',
+    covers: ['JobTable', 'parallelMap'],
+    async run({ JobTable, parallelMap }) {
+      const table = new JobTable<number>({ throttleLimit: 1 })
+      const gate = deferred<void>()
+      const first = table.start(({ signal, reportItem }) =>
+        parallelMap(
+          async (n: number, { report }) => {
+            report('half')
+            await gate.promise
+            return n
+          },
+          { signal, onReport: reportItem },
+        )([1]),
+      )
+      const second = table.start([2], { name: 'second' })
+      checkEqual([first.state, second.state], ['Running', 'NotStarted'], 'states under the throttle')
+      while (first.itemReports.size === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      checkEqual([...first.itemReports.values()], [{ index: 0, item: 1, value: 'half' }], 'itemReports')
+      gate.resolve()
+      checkEqual(await table.wait(), true, 'wait()')
+      checkEqual([first.itemReports.size, second.state], [0, 'Completed'], 'after the end')
+      checkEqual(table.list({ name: 'sec*' }).map((job) => job.id), [second.id], 'list by name')
+      checkEqual(table.receive(), [1, 2], 'receive() in start order')
+      await table.remove(second.id)
+      checkEqual([table.get('second'), table.list().length], [undefined, 1], 'remove()')
+      await table[Symbol.asyncDispose]()
+    },
+  },
 ]
 
 /** The functions and classes `api` exports that no case covers. */
