@@ -367,6 +367,28 @@ describe('workerMap on a shared pool', () => {
     expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
   })
 
+  it('fails the items of a run on a pool that has been destroyed', async () => {
+    const destroyed = createPool({ maxThreads: 1 })
+    await destroyed.destroy()
+    await destroyed[Symbol.asyncDispose]()
+    const error = await rejection(collect(workerMap(fixture, { pool: destroyed })([1])))
+    expect(error).toEqual(new Error('The worker pool has been destroyed'))
+  })
+
+  it('runs as many items at once as the pool has threads, unless told otherwise', async () => {
+    const threads = availableParallelism() + 1
+    const { shared: gated } = gate()
+    const wide = createPool({ maxThreads: threads, workerData: { shared: gated } })
+    try {
+      // The 'wait' items return only once 'open', the last, has opened the gate: all run at once.
+      const items = [...Array.from({ length: threads - 1 }, () => 'wait'), 'open']
+      const run = workerMap<string, string>(fixture, { pool: wide, exportName: 'gate', timeout: 10_000 })
+      expect(await collect(run(items))).toEqual(items)
+    } finally {
+      await wide.destroy()
+    }
+  })
+
   it('has os.availableParallelism() threads by default', async () => {
     const defaultPool = createPool()
     try {

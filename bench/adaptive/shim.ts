@@ -5,8 +5,7 @@
  * (`ordered` or as they complete). Deleted once `parallelMap` does this itself.
  */
 import type { Settled } from '../../src/index.js'
-import { AdaptiveLimiter } from '../../src/limits/adaptive.js'
-import type { Limiter, SharedLimiter, SlotWaiter } from '../../src/limits/limiter.js'
+import type { Limiter, SharedLimiter } from '../../src/limits/limiter.js'
 
 type Record<T, R> = Settled<T, R>
 
@@ -15,9 +14,8 @@ export function limiterMapSettled<T, R>(
   limiter: Limiter,
   ordered: boolean,
 ): (source: Iterable<T>) => AsyncIterableIterator<Record<T, R>> {
-  const slots = limiter as SharedLimiter
-  const adaptive = limiter instanceof AdaptiveLimiter ? limiter : undefined
   return (source) => {
+    const gate = (limiter as SharedLimiter).gate()
     const items = source[Symbol.iterator]()
     let pulled = 0
     let handed = 0
@@ -39,15 +37,18 @@ export function limiterMapSettled<T, R>(
     }
     const end = (index: number, item: T, startedAt: number, record: Record<T, R>) => {
       active--
+      gate.observe?.({
+        startedAt,
+        endedAt: performance.now(),
+        outcome: closed ? 'aborted' : record.status === 'fulfilled' ? 'ok' : 'error',
+        error: record.status === 'rejected' ? record.reason : undefined,
+        consumerWaiting: waiter !== undefined,
+      })
+      gate.ended()
       if (closed) {
-        slots.release()
         if (active === 0) idle?.()
         return
       }
-      const waiting = waiter !== undefined
-      if (record.status === 'fulfilled') adaptive?.succeeded(startedAt, waiting)
-      else adaptive?.failed(startedAt, record.reason, waiting)
-      slots.release()
       if (ordered) finished.set(index, record)
       else completed.push(record)
       if (waiter) {
@@ -60,12 +61,12 @@ export function limiterMapSettled<T, R>(
       }
       fill()
     }
-    const run: SlotWaiter = { slotFree: () => fill() }
     const fill = () => {
-      while (!closed && pulled - handed < 2 * slots.limit && slots.acquire(run)) {
+      while (!closed && pulled - handed < 2 * gate.limit && gate.mayStart()) {
+        gate.started()
         const index = pulled++
         const item = items.next().value as T
-        const startedAt = adaptive?.now() ?? 0
+        const startedAt = performance.now()
         active++
         const base = { item, index, attempts: 1, startedAt: Date.now(), duration: 0 }
         fn(item, { signal: controller.signal }).then(
@@ -74,6 +75,7 @@ export function limiterMapSettled<T, R>(
         )
       }
     }
+    gate.attach(fill)
     const iterator: AsyncIterableIterator<Record<T, R>> = {
       [Symbol.asyncIterator]: () => iterator,
       next() {
@@ -84,7 +86,7 @@ export function limiterMapSettled<T, R>(
       },
       async return() {
         closed = true
-        slots.cancel(run)
+        gate.detach()
         controller.abort()
         if (active > 0) await new Promise<void>((resolve) => (idle = resolve))
         return { done: true, value: undefined }
