@@ -1,4 +1,6 @@
 import { pipe as itPipe } from 'it-pipe'
+import { describe } from './errors.js'
+import { isSource } from './internal/source.js'
 import type { Source } from './types.js'
 
 type Stage<A, B> = (source: A) => B
@@ -8,11 +10,34 @@ export type PipeSource<T> = Source<T> | (() => Source<T>)
 
 type Items<S> = S extends () => infer R ? R : S
 
+/** An it-pipe duplex (`{ sink, source }`), which it-pipe takes in place of a stage. */
+function isDuplex(value: unknown): boolean {
+  const duplex = value as { sink?: unknown; source?: unknown } | null | undefined
+  return duplex?.sink != null && duplex.source != null
+}
+
+/** Checks every argument, naming the first bad one, before it-pipe runs the pipeline. */
+function checkedPipe(first: unknown, ...stages: unknown[]): unknown {
+  if (typeof first !== 'function' && !isSource(first) && !isDuplex(first)) {
+    throw new TypeError(`Expected argument 1 of pipe to be a source or a function that returns one, got ${describe(first)}`)
+  }
+  stages.forEach((stage, index) => {
+    if (typeof stage !== 'function' && !isDuplex(stage)) {
+      throw new TypeError(`Expected argument ${index + 2} of pipe to be a function (a stage), got ${describe(stage)}`)
+    }
+  })
+  // it-pipe would take a web ReadableStream without Symbol.asyncIterator (older browsers) for a stage.
+  const start = typeof first === 'function' || isDuplex(first) ? first : () => first
+  return (itPipe as (...args: unknown[]) => unknown)(start, ...stages)
+}
+
 /**
- * it-pipe's `pipe` (the same function), with overloads that keep the item type through generic
- * stages such as `collect` and `take(n)`: `pipe(source, stage1, stage2, …)` calls each stage with
- * the output of the one before and returns the last stage's result.
+ * it-pipe's `pipe`, with overloads that keep the item type through generic stages such as
+ * `collect` and `take(n)`: `pipe(source, stage1, stage2, …)` calls each stage with the output of
+ * the one before and returns the last stage's result. Unlike it-pipe, it checks its arguments
+ * first: a stage that is not a function (nor an it-pipe duplex) is a `TypeError` naming it.
  *
+ * @throws TypeError when an argument is not a source (the first) or a function (the others).
  * @example
  * ```ts
  * const report = await pipe(urls, parallelMap(fetchStatus, { concurrency: 10 }), take(100), collect)
@@ -64,4 +89,4 @@ export const pipe: {
     s8: Stage<any, any>,
     ...stages: Stage<any, any>[]
   ): unknown
-} = itPipe as never
+} = checkedPipe as never

@@ -1,16 +1,24 @@
 import fc from 'fast-check'
 import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
-import { Job, parallelMap, startJob, type JobContext, type JobState, type Progress } from '../src/index.js'
+import {
+  Job,
+  parallelMap,
+  startJob,
+  type ItemReport,
+  type JobContext,
+  type JobState,
+  type Progress,
+} from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
-import { failOnUnhandledRejections, naturals, ProbeSource, range, Tasks, tick } from './helpers.js'
+import { ITEM_SETTLED, type SettleAwareReportHandler } from '../src/internal/item-report.js'
+import { failOnUnhandledRejections, isSettled, naturals, ProbeSource, range, Tasks, tick } from './helpers.js'
 
 failOnUnhandledRejections()
 
 afterEach(() => {
   vi.useRealTimers()
 })
-
 
 /** An async source whose items are pushed by the test, one pending pull at a time. */
 function manual<T>() {
@@ -63,10 +71,10 @@ function states(job: Job<unknown>): JobState[] {
 
 describe('startJob: validation', () => {
   it.each([
-    [5, TypeError, 'Expected source to be an iterable or async iterable (not a string), got 5'],
-    ['abc', TypeError, 'Expected source to be an iterable or async iterable (not a string), got "abc" (string)'],
-    [null, TypeError, 'Expected source to be an iterable or async iterable (not a string), got null'],
-    [{}, TypeError, 'Expected source to be an iterable or async iterable (not a string), got an object'],
+    [5, TypeError, 'Expected source to be an iterable or async iterable (not a string), or a function that returns one, got 5'],
+    ['abc', TypeError, 'Expected source to be an iterable or async iterable (not a string), or a function that returns one, got "abc" (string)'],
+    [null, TypeError, 'Expected source to be an iterable or async iterable (not a string), or a function that returns one, got null'],
+    [{}, TypeError, 'Expected source to be an iterable or async iterable (not a string), or a function that returns one, got an object'],
   ])('refuses the source %j', (source, Type, message) => {
     expect(() => startJob(source as never)).toThrow(Type)
     expect(() => startJob(source as never)).toThrow(message)
@@ -151,7 +159,7 @@ describe('Running → Completed', () => {
     expect(job.state).toBe('Completed')
     expect(seen).toEqual(['Completed'])
     expect(job.error).toBeUndefined()
-    expect(job.finishedAt).toBeGreaterThanOrEqual(job.startedAt)
+    expect(job.finishedAt).toBeGreaterThanOrEqual(job.startedAt!)
     expect(job.receive()).toEqual([1, 2])
     expect(job.hasMoreData).toBe(false)
   })
@@ -253,7 +261,7 @@ describe('Running → Failed', () => {
     expect(job.state).toBe('Failed')
     expect(job.error).toBeInstanceOf(TypeError)
     expect((job.error as Error).message).toBe(
-      'Expected source to be an iterable or async iterable (not a string), got 42',
+      "Expected the factory's result to be an iterable or async iterable (not a string), got 42",
     )
   })
 
@@ -822,5 +830,375 @@ describe('many jobs', () => {
       if (i > 0) expect(jobs[i]!.id).toBeGreaterThan(jobs[i - 1]!.id)
     }
     expect(new Set(jobs.map((job) => job.name)).size).toBe(200)
+  })
+})
+
+/** A job whose source never answers its pending `next()` and has no `return()`: stuck work. */
+function stuck() {
+  const pull = deferred<IteratorResult<number>>()
+  const job = startJob<number>({ [Symbol.asyncIterator]: () => ({ next: () => pull.promise }) })
+  return { job, pull }
+}
+
+/** Stops `job` with `timeout` under fake timers and checks that it gives up exactly then, leaving no timer. */
+async function expectStopGivesUpAt(job: Job<unknown>, timeout: number): Promise<void> {
+  const stopping = job.stop({ timeout })
+  await vi.advanceTimersByTimeAsync(timeout - 1)
+  expect(job.state).toBe('Running')
+  await vi.advanceTimersByTimeAsync(1)
+  await stopping
+  expect(job.state).toBe('Stopped')
+  expect(vi.getTimerCount()).toBe(0)
+}
+
+describe('stop({ timeout })', () => {
+  it('validates its options at once, even on a finished job', async () => {
+    const job = startJob([1])
+    await job.wait()
+    expect(() => job.stop({ timeout: -1 })).toThrow(new RangeError('Expected timeout to be a finite number >= 0, got -1'))
+    expect(() => job.stop({ timeout: NaN })).toThrow(RangeError)
+    expect(() => job.stop({ timeout: '5' } as never)).toThrow(
+      new TypeError('Expected timeout to be a finite number >= 0, got "5" (string)'),
+    )
+    expect(() => job.stop({ timout: 5 } as never)).toThrow(new TypeError('Unknown option timout; did you mean timeout?'))
+    expect(() => job.stop(5 as never)).toThrow(new TypeError('Expected options to be an object, got 5'))
+  })
+
+  it('gives up on work that never settles after 5 s by default: Stopped, no timer left', async () => {
+    vi.useFakeTimers()
+    const { job } = stuck()
+    const seen = states(job)
+    await tick()
+    const stopping = job.stop()
+    await vi.advanceTimersByTimeAsync(4_999)
+    expect(job.state).toBe('Running')
+    expect(await isSettled(stopping)).toBe(false)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(job.state).toBe('Stopped')
+    await stopping
+    expect(seen).toEqual(['Stopped'])
+    expect(vi.getTimerCount()).toBe(0)
+    expect(job.finishedAt).toBeDefined()
+  })
+
+  it('gives up at the timeout given', async () => {
+    vi.useFakeTimers()
+    const { job } = stuck()
+    await tick()
+    await expectStopGivesUpAt(job, 100)
+  })
+
+  it('clears its timer when the work settles before the timeout', async () => {
+    vi.useFakeTimers()
+    const { job, pull } = stuck()
+    await tick()
+    const stopping = job.stop({ timeout: 1_000 })
+    expect(vi.getTimerCount()).toBe(1)
+    pull.resolve({ done: false, value: 1 })
+    await stopping
+    expect(job.state).toBe('Stopped')
+    expect(vi.getTimerCount()).toBe(0)
+    expect(job.receive()).toEqual([])
+  })
+
+  it('waits for ever with timeout: Infinity, without a timer', async () => {
+    vi.useFakeTimers()
+    const { job, pull } = stuck()
+    await tick()
+    const stopping = job.stop({ timeout: Infinity })
+    expect(vi.getTimerCount()).toBe(0)
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(job.state).toBe('Running')
+    pull.resolve({ done: true, value: undefined })
+    await stopping
+    expect(job.state).toBe('Stopped')
+  })
+
+  it('returns the same promise to every call; a shorter timeout brings the end forward, a longer one does not', async () => {
+    vi.useFakeTimers()
+    const { job } = stuck()
+    await tick()
+    const first = job.stop({ timeout: 1_000 })
+    expect(job.stop({ timeout: 5_000 })).toBe(first)
+    await vi.advanceTimersByTimeAsync(100)
+    expect(job.stop({ timeout: 200 })).toBe(first)
+    expect(vi.getTimerCount()).toBe(1)
+    await vi.advanceTimersByTimeAsync(199)
+    expect(job.state).toBe('Running')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(job.state).toBe('Stopped')
+    await first
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('with timeout 0, gives up a timer turn later', async () => {
+    vi.useFakeTimers()
+    const { job } = stuck()
+    await tick()
+    const stopping = job.stop({ timeout: 0 })
+    expect(job.state).toBe('Running')
+    await vi.advanceTimersByTimeAsync(0)
+    await stopping
+    expect(job.state).toBe('Stopped')
+  })
+
+  it('discards what the abandoned work yields later, still closes it, and fires no second statechange', async () => {
+    vi.useFakeTimers()
+    let closed = false
+    const pull = deferred<IteratorResult<string>>()
+    const job = startJob<string>({
+      [Symbol.asyncIterator]: () => ({
+        next: () => pull.promise,
+        return: () => {
+          closed = true
+          return Promise.resolve({ done: true, value: undefined })
+        },
+      }),
+    })
+    const seen = states(job)
+    await tick()
+    const stopping = job.stop({ timeout: 10 })
+    await vi.advanceTimersByTimeAsync(10)
+    await stopping
+    expect(job.state).toBe('Stopped')
+    pull.resolve({ done: false, value: 'late' })
+    await tick()
+    await tick()
+    expect(job.receive()).toEqual([])
+    expect(seen).toEqual(['Stopped'])
+    expect(closed).toBe(true)
+  })
+
+  it('leaves no unhandled rejection when the abandoned work fails later', async () => {
+    vi.useFakeTimers()
+    const { job, pull } = stuck()
+    await tick()
+    const stopping = job.stop({ timeout: 10 })
+    await vi.advanceTimersByTimeAsync(10)
+    await stopping
+    pull.reject(new Error('too late'))
+    await tick()
+    expect(job.state).toBe('Stopped')
+    expect(job.error).toBeUndefined()
+  })
+
+  it('abandons a parallelMap whose fn ignores its aborted signal and never settles', async () => {
+    vi.useFakeTimers()
+    let calls = 0
+    let context: JobContext | undefined
+    const job = startJob((ctx) => {
+      context = ctx
+      return parallelMap(
+        () => {
+          calls++
+          return new Promise<never>(() => {})
+        },
+        { concurrency: 2, signal: ctx.signal },
+      )(naturals())
+    })
+    await tick()
+    expect(calls).toBe(2)
+    await expectStopGivesUpAt(job, 50)
+    expect(context!.signal.aborted).toBe(true)
+  })
+
+  it('ends pending async iterators quietly when it gives up', async () => {
+    vi.useFakeTimers()
+    const { job } = stuck()
+    const pending = job[Symbol.asyncIterator]().next()
+    await tick()
+    const stopping = job.stop({ timeout: 10 })
+    await vi.advanceTimersByTimeAsync(10)
+    await stopping
+    expect(await pending).toEqual({ done: true, value: undefined })
+  })
+})
+
+describe('item reports', () => {
+  /** A job whose factory hands its context out, and whose source the test ends. */
+  function reporting() {
+    const source = manual<number>()
+    let context: JobContext | undefined
+    const job = startJob((ctx) => {
+      context = ctx
+      return source.iterator
+    })
+    return { job, source, context: () => context! }
+  }
+
+  it('keeps the latest report of each item and fires a report event carrying it', async () => {
+    const { job, source, context } = reporting()
+    const events: ItemReport[] = []
+    job.addEventListener('report', (event) => {
+      expect(event).toBeInstanceOf(CustomEvent)
+      expect(event.target).toBe(job)
+      events.push((event as CustomEvent<ItemReport>).detail)
+    })
+    await tick()
+    expect(job.itemReports.size).toBe(0)
+    const { reportItem } = context()
+    reportItem({ index: 0, item: 'a', value: 10 })
+    reportItem({ index: 1, item: 'b', value: 'half' })
+    reportItem({ index: 0, item: 'a', value: 20 })
+    expect([...job.itemReports]).toEqual([
+      [0, { index: 0, item: 'a', value: 20 }],
+      [1, { index: 1, item: 'b', value: 'half' }],
+    ])
+    expect(events.map((report) => report.value)).toEqual([10, 'half', 20])
+    source.end()
+    await job.wait()
+  })
+
+  it('drops an item entry when the scheduler says the item settled', async () => {
+    const { job, source, context } = reporting()
+    await tick()
+    const reportItem = context().reportItem as SettleAwareReportHandler<unknown>
+    reportItem({ index: 0, item: 'a', value: 1 })
+    reportItem({ index: 1, item: 'b', value: 2 })
+    reportItem[ITEM_SETTLED]!(0)
+    expect([...job.itemReports.keys()]).toEqual([1])
+    reportItem[ITEM_SETTLED]!(7)
+    expect([...job.itemReports.keys()]).toEqual([1])
+    source.end()
+    await job.wait()
+  })
+
+  it('forgets every entry when the job finishes, and ignores later reports', async () => {
+    const { job, source, context } = reporting()
+    let events = 0
+    job.addEventListener('report', () => events++)
+    await tick()
+    const { reportItem } = context()
+    reportItem({ index: 3, item: 3, value: 'x' })
+    await job.stop()
+    expect(job.itemReports.size).toBe(0)
+    reportItem({ index: 4, item: 4, value: 'y' })
+    expect(job.itemReports.size).toBe(0)
+    expect(events).toBe(1)
+    expect(source.returned).toBe(true)
+  })
+
+  it('refuses a report that is not an object', async () => {
+    const { job, source, context } = reporting()
+    await tick()
+    expect(() => context().reportItem(5 as never)).toThrow(new TypeError('Expected report to be an object, got 5'))
+    expect(job.itemReports.size).toBe(0)
+    source.end()
+    await job.wait()
+  })
+
+  it('is one handler per job, usable detached', async () => {
+    const { job, source, context } = reporting()
+    await tick()
+    const { reportItem } = context()
+    expect(context().reportItem).toBe(reportItem)
+    expect(typeof (reportItem as SettleAwareReportHandler<unknown>)[ITEM_SETTLED]).toBe('function')
+    source.end()
+    await job.wait()
+  })
+})
+
+describe('item reports from a real parallelMap', () => {
+  it('shows the latest report of each running item and drops it when the item settles', async () => {
+    const tasks = new Tasks<string>(true)
+    const events: ItemReport[] = []
+    const job = startJob(({ signal, reportItem }) =>
+      parallelMap(tasks.fn, { concurrency: 3, signal, onReport: reportItem })(['a', 'b', 'c', 'd']),
+    )
+    job.addEventListener('report', (event) => events.push((event as CustomEvent<ItemReport>).detail))
+    await tick()
+    expect(tasks.items()).toEqual(['a', 'b', 'c'])
+    // Destructured, as users write it.
+    const { report: reportA } = tasks.call('a').context
+    reportA(10)
+    tasks.call('b').context.report('loading')
+    reportA(50)
+    expect([...job.itemReports.values()]).toEqual([
+      { index: 0, item: 'a', value: 50 },
+      { index: 1, item: 'b', value: 'loading' },
+    ])
+    expect(events.map(({ item, value }) => [item, value])).toEqual([
+      ['a', 10],
+      ['b', 'loading'],
+      ['a', 50],
+    ])
+
+    tasks.call('a').resolve('A')
+    await tick()
+    expect([...job.itemReports.keys()]).toEqual([1])
+    reportA(100)
+    expect([...job.itemReports.keys()]).toEqual([1])
+    expect(events).toHaveLength(3)
+
+    tasks.call('d').context.report('started')
+    expect([...job.itemReports.keys()]).toEqual([1, 3])
+    for (const item of ['b', 'c', 'd']) tasks.call(item).resolve(item.toUpperCase())
+    await job.wait()
+    expect(job.state).toBe('Completed')
+    expect(job.itemReports.size).toBe(0)
+    expect(job.receive()).toEqual(['A', 'B', 'C', 'D'])
+  })
+
+  it('forgets the running items reports when the job is stopped', async () => {
+    const tasks = new Tasks<number>(true)
+    const job = startJob(({ signal, reportItem }) =>
+      parallelMap(tasks.fn, { concurrency: 2, signal, onReport: reportItem })(naturals()),
+    )
+    await tick()
+    tasks.call(0).context.report('half')
+    tasks.call(1).context.report('a third')
+    expect(job.itemReports.size).toBe(2)
+    await job.stop()
+    expect(job.itemReports.size).toBe(0)
+    tasks.call(0).context.report('late')
+    expect(job.itemReports.size).toBe(0)
+  })
+})
+
+describe('async iterators share the results', () => {
+  it('hands each result to the oldest parked next() call, across iterators', async () => {
+    const source = manual<number>()
+    const job = startJob(source.iterator)
+    const a = job[Symbol.asyncIterator]()
+    const b = job[Symbol.asyncIterator]()
+    const calls = [a.next(), b.next(), a.next(), b.next()]
+    for (const n of [1, 2, 3, 4]) source.push(n)
+    expect(await Promise.all(calls)).toEqual([1, 2, 3, 4].map((value) => ({ done: false, value })))
+    source.end()
+    await job.wait()
+  })
+
+  it('skips the parked calls of an iterator closed by return()', async () => {
+    const source = manual<number>()
+    const job = startJob(source.iterator)
+    const a = job[Symbol.asyncIterator]()
+    const b = job[Symbol.asyncIterator]()
+    const calls = [a.next(), a.next(), b.next()]
+    await a.return!()
+    source.push(1)
+    expect(await Promise.all(calls)).toEqual([
+      { done: true, value: undefined },
+      { done: true, value: undefined },
+      { done: false, value: 1 },
+    ])
+    source.end()
+    await job.wait()
+  })
+
+  it('fails each open iterator once when the job fails', async () => {
+    const boom = new Error('boom')
+    const source = manual<number>()
+    const job = startJob(source.iterator)
+    const a = job[Symbol.asyncIterator]()
+    const b = job[Symbol.asyncIterator]()
+    const c = job[Symbol.asyncIterator]()
+    const calls = [a.next(), b.next(), a.next()]
+    await tick()
+    source.fail(boom)
+    await expect(calls[0]).rejects.toBe(boom)
+    await expect(calls[1]).rejects.toBe(boom)
+    expect(await calls[2]).toEqual({ done: true, value: undefined })
+    await expect(c.next()).rejects.toBe(boom)
+    expect(await c.next()).toEqual({ done: true, value: undefined })
   })
 })

@@ -13,8 +13,43 @@ import {
 } from '../src/index.js'
 
 describe('pipe', () => {
-  it("is it-pipe's pipe, the same function", () => {
-    expect(pipe).toBe(itPipe)
+  it("gives what it-pipe's pipe gives, duplex stages included", async () => {
+    const plusOne = (source: Iterable<number>): number[] => [...source].map((x) => x + 1)
+    const join = (source: number[]): string => source.join()
+    expect(pipe([1, 2], plusOne, join)).toBe(itPipe([1, 2], plusOne, join))
+    const seen: number[] = []
+    const duplex = {
+      sink: async (source: AsyncIterable<number>) => {
+        for await (const x of source) seen.push(x)
+      },
+      source: [7, 8],
+    }
+    const out: unknown = await pipe([1, 2], parallelMap((x: number) => x * 2), duplex as never, collect as never)
+    expect(out).toEqual([7, 8])
+    expect(seen).toEqual([2, 4])
+  })
+
+  it.each([
+    [() => pipe([1], 5 as never), 'Expected argument 2 of pipe to be a function (a stage), got 5'],
+    [() => pipe([1], collect, null as never), 'Expected argument 3 of pipe to be a function (a stage), got null'],
+    [() => pipe(42 as never, collect), 'Expected argument 1 of pipe to be a source or a function that returns one, got 42'],
+    [() => pipe(undefined as never), 'Expected argument 1 of pipe to be a source or a function that returns one, got undefined (undefined)'],
+    [() => pipe('abc' as never, collect), 'Expected argument 1 of pipe to be a source or a function that returns one, got "abc" (string)'],
+  ])('names the argument that is not a stage: %s', (call, message) => {
+    expect(call).toThrow(TypeError)
+    expect(call).toThrow(message)
+  })
+
+  it('reads a web ReadableStream without Symbol.asyncIterator (older browsers) given as the source', async () => {
+    const stream = new ReadableStream<number>({
+      start(controller) {
+        controller.enqueue(1)
+        controller.enqueue(2)
+        controller.close()
+      },
+    })
+    const readerOnly = { getReader: () => stream.getReader() } as unknown as AsyncIterable<number>
+    expect(await pipe(readerOnly, parallelMap((x: number) => x * 3), collect)).toEqual([3, 6])
   })
 
   it('runs a source through operators into a sink', async () => {

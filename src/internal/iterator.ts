@@ -1,40 +1,6 @@
-import type { Source } from '../types.js'
-import { open } from './source.js'
-
 const RESOLVED: Promise<void> = Promise.resolve()
 
 function ignore(): void {}
-
-/**
- * Opens a source as an async iterator. A sync iterator is adapted the way `for await` adapts it: a
- * promise among its items is awaited, and the iterator is closed if that promise rejects.
- */
-export function openAsync<T>(source: Source<T>): AsyncIterator<T> {
-  const opened = open(source)
-  if (!opened.sync) return opened.iterator
-  const iterator = opened.iterator
-  return {
-    async next() {
-      const result = iterator.next()
-      if (result.done) return result
-      try {
-        return { done: false, value: await result.value }
-      } catch (error) {
-        // As `for await` does: the item's error wins over one from closing.
-        try {
-          iterator.return?.()
-        } catch {
-          // The item's error is the one to report.
-        }
-        throw error
-      }
-    },
-    async return() {
-      iterator.return?.()
-      return { done: true, value: undefined }
-    },
-  }
-}
 
 /** Calls `iterator.next()`; a synchronous throw becomes a rejection. */
 export function nextOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
@@ -61,4 +27,18 @@ export function closeIterator(iterator: Iterator<unknown> | AsyncIterator<unknow
   }
   const settled = returned.then(ignore, ignore)
   return pulling ? RESOLVED : settled
+}
+
+/**
+ * Whether `iterator` answers `return()` only after its pending `next()` has settled, which may be
+ * never (a stalled stream, an idle event source): async generators do (Node's `Readable` iterators
+ * are ones), and so do WebIDL async iterators (a web stream's). An operator closing such an
+ * upstream with a pull pending calls its `return()` without waiting for it; any other upstream,
+ * this package's own iterators included, acts on `return()` at once and is waited for, so that no
+ * work upstream outlives the operator's `return()` (guarantee 5 through a pipeline).
+ */
+export function queuesReturn(iterator: object): boolean {
+  const tag: unknown = (iterator as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag]
+  // Browsers and Deno tag a web stream's iterator 'ReadableStream AsyncIterator', as WebIDL says.
+  return tag === 'AsyncGenerator' || (typeof tag === 'string' && tag.endsWith(' AsyncIterator'))
 }

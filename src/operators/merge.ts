@@ -1,21 +1,24 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import { checkSource } from '../errors.js'
 import { Deque } from '../internal/deque.js'
-import { closeIterator, nextOf, openAsync } from '../internal/iterator.js'
 import { DONE, Outbox } from '../internal/outbox.js'
+import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Source } from '../types.js'
 
 /** The item type of a source. */
 type ItemOf<S> = S extends Source<infer T> ? T : never
 
-/** One source being merged. */
-interface Lane<T> {
-  readonly iterator: AsyncIterator<T>
-  pulling: boolean
-  /** Ended, failed or closed: not pulled or closed again. */
+/** One source being merged, and where the outcomes of its pulls go. */
+interface Lane<T> extends PullListener<T> {
+  readonly reader: SourceReader<T>
+  /** Ended or closed: its late answers are dropped, and it is not pulled or closed again. */
   done: boolean
 }
 
-class MergeIterator<T> implements AsyncIterableIterator<T> {
+const RESOLVED: Promise<void> = Promise.resolve()
+
+class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   #sources: Source<T>[] | undefined
   readonly #lanes: Lane<T>[] = []
   /** Lanes that have not ended. */
@@ -23,6 +26,8 @@ class MergeIterator<T> implements AsyncIterableIterator<T> {
   /** Items that came while no `next()` was waiting, at most one per lane. */
   readonly #ready = new Deque<{ readonly lane: Lane<T>; readonly value: T }>()
   readonly #outbox = new Outbox<T>()
+  /** A source failed and the others are closing: `next()` calls wait for the error. */
+  #failing = false
 
   constructor(sources: Source<T>[]) {
     this.#sources = sources
@@ -37,11 +42,11 @@ class MergeIterator<T> implements AsyncIterableIterator<T> {
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     const ready = this.#ready.shift()
     if (ready !== undefined) {
-      this.#pull(ready.lane)
+      ready.lane.reader.pullTo(ready.lane)
       return Promise.resolve({ done: false, value: ready.value })
     }
-    if (this.#open === 0) {
-      this.#outbox.end(Promise.resolve())
+    if (this.#open === 0 && !this.#failing) {
+      this.#outbox.end(RESOLVED)
       return Promise.resolve(DONE)
     }
     return this.#outbox.park()
@@ -55,56 +60,72 @@ class MergeIterator<T> implements AsyncIterableIterator<T> {
     return { done: true, value: value as T }
   }
 
+  /** `return()`, for `await using`: resolves once every source has been closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return()
+  }
+
   #start(sources: Source<T>[]): void {
     this.#sources = undefined
     try {
-      for (const source of sources) this.#lanes.push({ iterator: openAsync(source), pulling: false, done: false })
+      for (const source of sources) this.#lanes.push(this.#lane(new SourceReader(source)))
     } catch (error) {
       // A source that cannot be opened (a locked stream) fails the first `next()`; the others are closed.
-      this.#outbox.fail(error, this.#close())
+      this.#fail(error)
       return
     }
     this.#open = this.#lanes.length
-    for (const lane of this.#lanes) this.#pull(lane)
+    for (const lane of this.#lanes) lane.reader.pullTo(lane)
   }
 
-  #pull(lane: Lane<T>): void {
-    lane.pulling = true
-    nextOf(lane.iterator).then(
-      (result) => {
-        lane.pulling = false
+  #lane(reader: SourceReader<T>): Lane<T> {
+    const lane: Lane<T> = {
+      reader,
+      done: false,
+      pulled: (result) => {
         if (lane.done) return
         if (result.done) this.#laneEnded(lane)
         else if (this.#outbox.waiting > 0) {
           this.#outbox.resolve(result)
-          this.#pull(lane)
+          reader.pullTo(lane)
         } else {
           this.#ready.push({ lane, value: result.value })
         }
       },
-      (error: unknown) => {
-        lane.pulling = false
-        if (lane.done) return
-        lane.done = true
-        // Like an error in a loop over all of them: the other sources are closed, their items dropped.
-        this.#outbox.fail(error, this.#close())
+      pullFailed: (error) => {
+        if (!lane.done) this.#fail(error)
       },
-    )
+    }
+    return lane
+  }
+
+  /**
+   * Like an error in a loop over all of them: the other sources are closed and their items
+   * dropped, and the error is passed on once they are closed, so that no work upstream outlives it.
+   * The failed source is closed too: a no-op for an iterator that has finished, but an upstream
+   * `parallelMap` whose `signal` aborted rejects at once and settles its calls after.
+   */
+  #fail(error: unknown): void {
+    this.#failing = true
+    void this.#close().then(() => {
+      this.#failing = false
+      this.#outbox.fail(error, RESOLVED)
+    })
   }
 
   #laneEnded(lane: Lane<T>): void {
     lane.done = true
-    if (--this.#open === 0 && this.#ready.length === 0) this.#outbox.end(Promise.resolve())
+    if (--this.#open === 0 && this.#ready.length === 0) this.#outbox.end(RESOLVED)
   }
 
-  /** Closes every lane still open; settles once they are closed (see `closeIterator`). */
+  /** Closes every lane still open; settles once they are closed (see `SourceReader.closeUpstream`). */
   #close(): Promise<void> {
     this.#ready.clear()
     const closing: Promise<void>[] = []
     for (const lane of this.#lanes) {
       if (lane.done) continue
       lane.done = true
-      closing.push(closeIterator(lane.iterator, lane.pulling))
+      closing.push(lane.reader.closeUpstream())
     }
     this.#open = 0
     return Promise.all(closing).then(() => undefined)
@@ -115,8 +136,10 @@ class MergeIterator<T> implements AsyncIterableIterator<T> {
  * Interleaves several sources, yielding each item as soon as it arrives. Each source has at most
  * one pull pending (or one item waiting to be handed out), so a fast source cannot run ahead of the
  * consumer. The sources are opened by the first `next()`. An early exit (`break`, `return()`)
- * closes every source; an error in one source closes the others, drops their waiting items, and is
- * thrown at once to a pending `next()` (or to the next one).
+ * closes every source, and `return()` resolves once they are closed; an error in one source closes
+ * the others, drops their waiting items, and is thrown, once they are closed, to a pending `next()`
+ * (or to the next one). A source with a pull pending that cannot act on `return()` until that pull
+ * is over (an async generator busy in an `await`, a Node stream) is not waited for.
  *
  * @param sources - any number of sources, of any item types.
  * @throws TypeError when an argument is not a source, when `merge` is called.
@@ -125,7 +148,7 @@ class MergeIterator<T> implements AsyncIterableIterator<T> {
  * for await (const event of merge(fileEvents, httpEvents, timerEvents)) console.log(event)
  * ```
  */
-export function merge<S extends readonly Source<unknown>[]>(...sources: S): AsyncIterableIterator<ItemOf<S[number]>> {
+export function merge<S extends readonly Source<unknown>[]>(...sources: S): AsyncIterableIterator<ItemOf<S[number]>> & AsyncDisposable {
   sources.forEach((source, index) => checkSource(source, `sources[${index}]`))
   return new MergeIterator([...sources] as Source<ItemOf<S[number]>>[])
 }

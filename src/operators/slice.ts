@@ -1,10 +1,13 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkInteger, checkSource } from '../errors.js'
-import { StepIterator } from '../internal/step-iterator.js'
+import { StepIterator, type Step } from '../internal/step-iterator.js'
 import { DONE } from '../internal/outbox.js'
 import type { Source } from '../types.js'
 
 class SliceIterator<T> extends StepIterator<T, T> {
   readonly #start: number
+  /** Where to stop: 0 when nothing is wanted (`slice(n, n)`), which skips nothing either. */
   readonly #end: number
   /** Items pulled so far: the index of the next one. */
   #index = 0
@@ -12,33 +15,27 @@ class SliceIterator<T> extends StepIterator<T, T> {
   constructor(source: Source<T>, start: number, end: number) {
     super(source)
     this.#start = start
-    this.#end = end
+    this.#end = end === start ? 0 : end
   }
 
-  protected override async step(): Promise<IteratorResult<T>> {
-    // Nothing wanted (`slice(n, n)`): skip nothing, close at once.
-    if (this.#start >= this.#end) {
-      this.closeSource()
-      return DONE
-    }
-    while (this.#index < this.#start) {
-      const skipped = await this.pull()
-      if (skipped.done) return skipped
-      this.#index++
-    }
+  protected override step(): Step<T> {
     if (this.#index >= this.#end) {
       this.closeSource()
       return DONE
     }
-    const result = await this.pull()
+    return this.pullThen(this.#counted)
+  }
+
+  readonly #counted = (result: IteratorResult<T>): Step<T> => {
     if (result.done) return result
+    if (this.#index++ < this.#start) return this.step()
     // The last wanted item is out: close the source now rather than at the next pull.
-    if (++this.#index >= this.#end) this.closeSource()
+    if (this.#index >= this.#end) this.closeSource()
     return result
   }
 }
 
-function sliceOf(start: number, end: number): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+function sliceOf(start: number, end: number): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   return <T>(source: Source<T>) => {
     checkSource(source)
     return new SliceIterator(source, start, end)
@@ -59,7 +56,7 @@ function sliceOf(start: number, end: number): <T>(source: Source<T>) => AsyncIte
  * const page = await pipe(rows, slice(20, 30), collect)
  * ```
  */
-export function slice(start: number, end: number = Infinity): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function slice(start: number, end: number = Infinity): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   checkInteger('start', start, 0)
   checkInteger('end', end, 0, true)
   if (end < start) {
@@ -81,7 +78,7 @@ export function slice(start: number, end: number = Infinity): <T>(source: Source
  * const firstThree = await pipe(urls, parallelMap(fetchStatus), take(3), collect)
  * ```
  */
-export function take(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function take(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   checkInteger('n', n, 0, true)
   return sliceOf(0, n)
 }
@@ -97,7 +94,7 @@ export function take(n: number): <T>(source: Source<T>) => AsyncIterableIterator
  * const rows = pipe(lines, drop(1)) // skip the header line
  * ```
  */
-export function drop(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> {
+export function drop(n: number): <T>(source: Source<T>) => AsyncIterableIterator<T> & AsyncDisposable {
   checkInteger('n', n, 0)
   return sliceOf(n, Infinity)
 }

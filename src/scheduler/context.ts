@@ -1,3 +1,4 @@
+import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
 import type { TaskContext } from '../types.js'
 import type { Task } from './task.js'
 
@@ -20,19 +21,22 @@ export let taskOf: <T>(context: Context) => Task<T>
  * `AbortController` behind `signal` is made only when `signal` is read, and the function behind
  * `report` only when `report` is read.
  */
-export class Context implements TaskContext {
+export class Context implements TaskContext, ForwardsAbort {
   readonly index: number
   readonly attempt: number
   readonly #task: Task<unknown>
   #controller: AbortController | undefined = undefined
   /** Set when the attempt is aborted; never `undefined` then (abort reasons are errors). */
   #reason: unknown = undefined
+  /** Where `workerMap` wants the abort without paying for an `AbortSignal` (see {@link FORWARD_ABORT}). */
+  #forward: AbortTarget | undefined = undefined
 
   static {
     abortAttempt = (context, reason) => {
       if (context.#reason !== undefined) return
       context.#reason = reason
       context.#controller?.abort(reason)
+      context.#forward?.abort(reason)
     }
     taskOf = <T>(context: Context) => context.#task as Task<T>
   }
@@ -49,6 +53,11 @@ export class Context implements TaskContext {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason)
     }
     return this.#controller.signal
+  }
+
+  [FORWARD_ABORT](target: AbortTarget): void {
+    if (this.#reason !== undefined) target.abort(this.#reason)
+    else this.#forward = target
   }
 
   get report(): (value: unknown) => void {
