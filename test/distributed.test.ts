@@ -443,10 +443,10 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
     const q = queue('module')
     serve(q, taskModule, { threads: 2, workerData: { factor: 3 } })
     expect(await collect(distributedMap(q)([1, 2, 3]))).toEqual([3, 6, 9])
-    const settled = await collect(distributedMapSettled(q, { timeout: 300 })([4, 'spin', 'bad']))
+    const settled = await collect(distributedMapSettled(q, { timeout: 1_500 })([4, 'spin', 'bad']))
     expect(settled).toMatchObject([
       { status: 'fulfilled', value: 12 },
-      { status: 'rejected', reason: new TimeoutError('Item 1 timed out after 300 ms') },
+      { status: 'rejected', reason: new TimeoutError('Item 1 timed out after 1500 ms') },
       { status: 'rejected', reason: { name: 'RangeError', message: 'bad item bad', code: 'E_BAD' } },
     ])
   })
