@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkDuration, checkOptions, checkSource } from '../errors.js'
 import { closeIterator, nextOf } from '../internal/iterator.js'
 import { DONE } from '../internal/outbox.js'
