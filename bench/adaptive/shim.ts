@@ -43,6 +43,7 @@ export function limiterMapSettled<T, R>(
         outcome: closed ? 'aborted' : record.status === 'fulfilled' ? 'ok' : 'error',
         error: record.status === 'rejected' ? record.reason : undefined,
         consumerWaiting: waiter !== undefined,
+        running: active + 1,
       })
       gate.ended()
       if (closed) {
