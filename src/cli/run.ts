@@ -3,7 +3,7 @@ import { deferred, type Deferred } from '../internal/deferred.js'
 import { parallelMapSettled } from '../parallel-map.js'
 import type { Settled, TaskContext } from '../types.js'
 import type { CliOptions } from './args.js'
-import { runCommand, signalNumber, type Outcome } from './command.js'
+import { Launcher, signalNumber, type Outcome } from './command.js'
 import { describeHalt, haltStatus, haltsNow } from './halt.js'
 import { openInputs, type Inputs } from './inputs.js'
 import { openJoblog, readJoblog, type JoblogWriter } from './joblog.js'
@@ -13,7 +13,6 @@ import { openResults, type ResultsWriter } from './results.js'
 import { Slots, StartGate } from './starts.js'
 import { exitStatus, type Ending, type StopSignal } from './status.js'
 import { expand, type JobInput } from './template.js'
-import { Watchdog } from './watchdog.js'
 
 /** Why a run was stopped from outside: a signal, as the reason of `RunIO.signal`. */
 export class Stopped extends Error {
@@ -145,7 +144,7 @@ class Run {
   readonly #gate: StartGate
   readonly #startTime = performance.now()
   #bar: ProgressBar = NO_PROGRESS_BAR
-  #watchdog: Watchdog | undefined
+  #launcher: Launcher | undefined
   #started = 0
   #succeeded = 0
   #failed = 0
@@ -225,7 +224,7 @@ class Run {
     if (progress) this.#bar = createProgressBar({ stream: this.#io.stderr })
     const total = this.#files.inputs.total
     const skipped = total === undefined ? 0 : [...this.#files.skip].filter((seq) => seq <= total).length
-    this.#watchdog = new Watchdog()
+    const launcher = (this.#launcher = new Launcher())
     const records = parallelMapSettled<Job, Attempt>(this.#task, {
       concurrency: jobs,
       // Records come as each job ends, the moment GNU parallel logs it and checks --halt; the
@@ -239,7 +238,7 @@ class Run {
       for await (const record of records) await this.#ended(record)
     } finally {
       this.#bar.stop()
-      this.#watchdog.close()
+      await launcher.close()
     }
   }
 
@@ -278,11 +277,11 @@ class Run {
     const command = expand(this.#options.template, job, slot)
     let outcome: Outcome
     try {
-      outcome = await runCommand(command, {
+      outcome = await this.#launcher!.run(command, slot, {
         signals: [context.signal, this.#stop.signal],
         timeout: this.#options.timeout,
         output: job.output,
-        watchdog: this.#watchdog,
+        live: this.#options.lineBuffer,
       })
     } finally {
       this.#slots.give(slot)
@@ -335,7 +334,7 @@ class Run {
       this.#checkHalt(outcome)
     }
     // A plain non-zero exit speaks for itself through the command's own stderr.
-    const quiet = outcome.failure === undefined || outcome.failure === 'exit' || outcome.failure === 'stop'
+    const quiet = outcome.failure !== 'timeout'
     await this.#printer.finish(job.output, quiet ? undefined : `foreach-parallel: ${JSON.stringify(job.args.join(' '))}: ${outcome.error}\n`)
   }
 
@@ -370,7 +369,7 @@ class Run {
       index: job.seq - 1,
       command: result.command,
       status: outcome.failure === undefined ? 'succeeded' : 'failed',
-      exitCode: outcome.failure === 'spawn' || outcome.signal !== null ? null : outcome.exitCode,
+      exitCode: outcome.exitCode,
       signal: outcome.signal,
       attempts: record.attempts,
       startedAt: new Date(record.startedAt).toISOString(),

@@ -241,7 +241,7 @@ describe('exit status', () => {
 
   it('counts a command that cannot start as failed, and says why', async () => {
     const { code, stderr } = await cli(['--', 'no-such-command-here'], { input: 'a\n' })
-    expect(stderr).toContain('command not found: no-such-command-here')
+    expect(stderr).toContain('no-such-command-here: not found')
     expect(code).toBe(1)
   })
 
