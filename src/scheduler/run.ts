@@ -164,7 +164,9 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       return
     }
     this.#phase = 'active'
-    if (onProgress !== undefined) this.#progress = new ProgressReports(onProgress, total, this.#callbackFailed)
+    if (onProgress !== undefined) {
+      this.#progress = new ProgressReports(onProgress, total, this.#gate ?? this.#concurrency, this.#callbackFailed)
+    }
     if (onReport !== undefined) this.#reports = new Reports(onReport, this.#callbackFailed)
     this.#gate?.attach(this.#wake)
     if (signal !== undefined) {
