@@ -20,6 +20,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
+  // Objects and functions were described above: what is left has a useful String().
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return `${String(value)} (${typeof value})`
 }
 

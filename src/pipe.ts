@@ -28,6 +28,8 @@ function checkedPipe(first: unknown, ...stages: unknown[]): unknown {
   })
   // it-pipe would take a web ReadableStream without Symbol.asyncIterator (older browsers) for a stage.
   const start = typeof first === 'function' || isDuplex(first) ? first : () => first
+  // tsc needs the assertion to spread the stages into it-pipe's overloads; the lint's program disagrees.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
   return (itPipe as (...args: unknown[]) => unknown)(start, ...stages)
 }
 

@@ -132,7 +132,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
    * follow (see `SourceReader.closeUpstream`). Later pulls answer done.
    */
   protected closeSource(): void {
-    this.#closeSource()
+    void this.#closeSource()
   }
 
   /**

@@ -398,7 +398,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#failure = error
     this.#abort(from, abortError('Aborted because another item failed'))
     this.#output.stop(from)
-    this.#closeSource()
+    void this.#closeSource()
   }
 
   /** Aborts the running tasks from index `from` on, and drops the queued ones. */
@@ -420,7 +420,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
    * `'abort'` as-completed, they are aborted instead).
    */
   #sourceFailed(error: unknown): void {
-    this.#closeSource()
+    void this.#closeSource()
     if (this.#config.policy === 'abort') this.#fail(this.#pulled, error)
     else this.#sourceError ??= { error }
   }
@@ -503,7 +503,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       // turns, so wait that long (never a timer, never a macrotask) before answering.
       // A next() called meanwhile waits too (it is parked, and answered with the others).
       this.#abortGrace = true
-      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running.count > 0; turn++) await undefined
+      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running.count > 0; turn++) await Promise.resolve()
       this.#abortGrace = false
       this.#outbox.abort(abort.reason)
     }

@@ -197,7 +197,7 @@ export class Pool implements WorkerPool {
       })
     }
     return running.then(
-      (value) => {
+      (value: unknown) => {
         this.#endTalk(talk, poolTask)
         return value
       },

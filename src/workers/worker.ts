@@ -73,7 +73,7 @@ async function load(module: string, exportName: string): Promise<WorkerFunction>
 /** The export, or the promise of it while its module loads (once per thread). */
 function functionOf(module: string, exportName: string): WorkerFunction | Promise<WorkerFunction> {
   let exports = functions.get(module)
-  if (exports === undefined) functions.set(module, (exports = new Map()))
+  if (exports === undefined) functions.set(module, (exports = new Map<string, WorkerFunction | Promise<WorkerFunction>>()))
   let fn = exports.get(exportName)
   if (fn === undefined) {
     const loading = load(module, exportName)
@@ -87,7 +87,7 @@ function functionOf(module: string, exportName: string): WorkerFunction | Promis
 function ignore(): void {}
 
 // A run's own pool calls one function: its module loads while the thread starts, before the first task.
-if (poolModule !== undefined) functionOf(poolModule, poolExportName!)
+if (poolModule !== undefined) void functionOf(poolModule, poolExportName!)
 
 /** The index of the item this thread runs: a thread runs one task at a time. */
 let running = -1
