@@ -348,7 +348,6 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     const attempts = task.context?.attempt ?? 1
     task.context = undefined
     this.#running.settled(task)
-    this.#gate?.ended()
     this.#queue?.ended(task)
     this.#reports?.settled(task)
     const progress = this.#progress
@@ -358,6 +357,9 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       else progress.counter.failed++
     }
     this.#conclude(task, ok, value, attempts)
+    // Only now: a shared limiter may wake this very run at once, which must then find the result
+    // in the output, or, having found the source done, it ends without it.
+    this.#gate?.ended()
     progress?.emit()
   }
 
