@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { workerData } from 'node:worker_threads'
 import type { WorkerContext } from '../src/workers/index.js'
 
 /** What every thread gets once: how many rounds each item hashes, and over how large a block. */
@@ -18,4 +19,9 @@ export default function sha256Chain(seed: number, { workerData }: WorkerContext<
     digest = createHash('sha256').update(digest).update(block).digest()
   }
   return digest.toString('hex')
+}
+
+/** The same task as piscina's own `pool.run` calls it: the item alone, the settings as the thread's `workerData`. */
+export function piscinaTask(seed: number): string {
+  return sha256Chain(seed, { index: 0, attempt: 1, workerData: workerData as ChainSettings })
 }

@@ -3,23 +3,31 @@
  * whose Status is `Active`, write them to `NAME_processed.csv` and report how many records each file
  * gave, with a Failed row (not a crash) for a file that cannot be processed.
  *
- * Run: `node --import tsx examples/files.ts [--dir DIR]`. It first fills DIR (default: a new
- * temporary folder) with sample files, one of them broken on purpose.
+ * Run: `node --import tsx examples/files.ts [--dir DIR] [--files N]`. It first fills DIR with
+ * sample files, one of them broken on purpose. Without `--dir` it works in a new temporary folder
+ * and removes it at the end (Ctrl+C included).
  */
-import { mkdir, mkdtemp, opendir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, opendir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { collect, parallelMapSettled, pipe } from '../src/index.js'
+import { integerArg, parseExampleArgs, runExample } from './args.js'
 import { parseCsv, toCsv } from './csv.js'
 import { formatTable } from './table.js'
 
+const USAGE = `Usage: node --import tsx examples/files.ts [--dir DIR] [--files N]
+  --dir DIR   fill DIR with sample CSV files and process them there (kept afterwards);
+              default: a temporary folder, removed at the end
+  --files N   how many sample files besides the broken one (default 12)`
+
 export interface FilesOptions {
-  /** The folder to fill and process. Default: a new folder under the system's temp dir. */
+  /** The folder to fill and process, kept afterwards. Default: a temporary folder, removed at the end. */
   readonly dir?: string
   /** How many sample files (besides the broken one). Default `12`. */
   readonly files?: number
+  /** Stops the run (Ctrl+C): the files in flight are aborted and a temporary folder is still removed. */
+  readonly signal?: AbortSignal
   readonly log?: (line: string) => void
 }
 
@@ -74,13 +82,22 @@ async function processFile(path: string, signal: AbortSignal): Promise<{ records
 
 /** Fills the folder, processes it 8 files at a time (`-ThrottleLimit 8`) and prints the report. */
 export async function main(options: FilesOptions = {}): Promise<FileReport[]> {
+  if (options.dir !== undefined) return processFolder(resolve(options.dir), options)
+  const dir = await mkdtemp(join(tmpdir(), 'foreach-parallel-files-'))
+  try {
+    return await processFolder(dir, options)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+async function processFolder(dir: string, options: FilesOptions): Promise<FileReport[]> {
   const log = options.log ?? console.log
-  const dir = resolve(options.dir ?? (await mkdtemp(join(tmpdir(), 'foreach-parallel-files-'))))
   await createSampleFiles(dir, options.files ?? 12)
 
   const records = await pipe(
     csvFiles(dir),
-    parallelMapSettled((path, { signal }) => processFile(path, signal), { concurrency: 8 }),
+    parallelMapSettled((path, { signal }) => processFile(path, signal), { concurrency: 8, signal: options.signal }),
     collect,
   )
   const report: FileReport[] = records
@@ -96,11 +113,13 @@ export async function main(options: FilesOptions = {}): Promise<FileReport[]> {
   log(formatTable(report))
   const total = report.reduce((sum, row) => sum + (row.RecordsProcessed || 0), 0)
   const failed = report.filter((row) => row.Status === 'Failed').length
-  log(`\n${total} active records from ${report.length - failed} files (${failed} failed), written next to them in ${dir}`)
+  const where = options.dir === undefined ? `in ${dir}, a temporary folder removed now (use --dir to keep them)` : `in ${dir}`
+  log(`\n${total} active records from ${report.length - failed} files (${failed} failed), written next to them ${where}`)
   return report
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({ options: { dir: { type: 'string' }, files: { type: 'string' } } })
-  await main({ dir: values.dir, files: values.files === undefined ? undefined : Number(values.files) })
+  const { values } = parseExampleArgs(USAGE, { dir: { type: 'string' }, files: { type: 'string' } })
+  const files = integerArg(USAGE, 'files', values.files, 1)
+  await runExample('files', (signal) => main({ dir: values.dir, files, signal }))
 }

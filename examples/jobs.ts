@@ -1,25 +1,33 @@
 /**
- * Jobs behind a tiny HTTP API: every POST /jobs starts a `parallelMap` over simulated work items
- * as a background job, and the other routes are Get-Job, Wait-Job, Receive-Job and Stop-Job.
+ * Invoke-Queue behind a tiny HTTP API: a queue of work processed as throttled background jobs. Every
+ * POST /jobs queues a `parallelMap` over simulated work items as a job of one `JobTable`; at most
+ * `throttleLimit` of them run at once, the others wait as NotStarted and start in the order they
+ * came. The other routes are Get-Job, Wait-Job, Receive-Job, Stop-Job and Remove-Job.
  *
- *   POST /jobs                 body { items?, concurrency?, workMs?, failAt? } → 201, the job's status
- *   GET  /jobs                 every job's status
- *   GET  /jobs/:id             status: state, progress, hasMoreData, error
- *   GET  /jobs/:id/wait?timeout=ms   waits (at most `timeout` ms) for the end → { finished, status }
- *   GET  /jobs/:id/results[?keep=true]   the results since the last call (receive)
- *   POST /jobs/:id/stop        stops the job, answers once its work has settled
+ *   POST   /jobs                      body { name?, items?, concurrency?, workMs?, failAt? } → 201, the job's status
+ *   GET    /jobs[?state=&name=]       the jobs' statuses in start order (`name` may hold * wildcards)
+ *   GET    /jobs/:id                  status: state, progress, hasMoreData, error
+ *   GET    /jobs/:id/wait?timeout=ms  waits (at most `timeout` ms) for the end → { finished, status }
+ *   GET    /jobs/:id/results[?keep=true]   the results since the last call (receive)
+ *   POST   /jobs/:id/stop             stops the job, answers once its work has settled
+ *   DELETE /jobs/:id[?force=true]     removes a finished job (with force, stops it first) → 204; 409 if unfinished
+ *   GET    /wait[?any=true&timeout=ms]    waits for every job, or any one, to finish → { finished, jobs }
+ *   POST   /collect                   Invoke-Queue's step: receives and removes every finished job
  *
- * Run it with `node --import tsx examples/jobs.ts`: it serves on 127.0.0.1 on a free port, makes a
- * few requests to itself, prints them and exits. Tests import `startJobsServer` instead.
+ * Run it with `node --import tsx examples/jobs.ts`: it serves on 127.0.0.1 on a free port, queues a
+ * few jobs through its own API, collects them as they finish, prints it all and exits. Tests import
+ * `startJobsServer` instead.
  */
 import { delay } from 'abort-controller-x'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
-import { parallelMap, startJob, type Job, type TaskContext } from '../src/index.js'
+import { JobTable, parallelMap, type Job, type TaskContext } from '../src/index.js'
 
 /** What POST /jobs accepts. */
 export interface WorkRequest {
+  /** The job's name. Default `Job<id>`. */
+  readonly name?: string
   /** How many work items, 0 to 100 000. Default 20. */
   readonly items?: number
   /** `parallelMap`'s concurrency. Default 4. */
@@ -36,10 +44,16 @@ export interface WorkResult {
   readonly square: number
 }
 
+/** Options of {@link startJobsServer}. */
+export interface JobsServerOptions {
+  /** Most jobs running at once; the others wait as NotStarted. Default 2. */
+  readonly throttleLimit?: number
+}
+
 /** A running server: its base URL (`http://127.0.0.1:PORT`) and how to shut it down. */
 export interface JobsServer {
   readonly url: string
-  /** Stops every job, closes the connections and the server. */
+  /** Stops and removes every job, closes the connections and the server. */
   close(): Promise<void>
 }
 
@@ -61,25 +75,29 @@ function intField(body: Record<string, unknown>, name: keyof WorkRequest, min: n
   return value
 }
 
-/** Starts the simulated work as a job: a `parallelMap` wired to the job's signal and progress. */
-function startWork(body: Record<string, unknown>): Job<WorkResult> {
+/** Queues the simulated work as a job of `table`: a `parallelMap` wired to the job's signal and progress. */
+function startWork(table: JobTable<WorkResult>, body: Record<string, unknown>): Job<WorkResult> {
   const items = intField(body, 'items', 0, 100_000) ?? 20
   const concurrency = intField(body, 'concurrency', 1, 1_000) ?? 4
   const workMs = intField(body, 'workMs', 0, 60_000) ?? 20
   const failAt = intField(body, 'failAt', 0, 100_000)
+  if (body.name !== undefined && typeof body.name !== 'string') throw new HttpError(400, 'name must be a string')
   const work = async (item: number, { signal }: TaskContext): Promise<WorkResult> => {
     await delay(signal, workMs)
     if (item === failAt) throw new Error(`item ${item} failed`)
     return { item, square: item * item }
   }
-  return startJob(({ signal, reportProgress }) =>
-    parallelMap(work, { concurrency, signal, onProgress: reportProgress, total: items })(
-      Array.from({ length: items }, (_, i) => i),
-    ),
+  return table.start(
+    ({ signal, reportProgress }) =>
+      parallelMap(work, { concurrency, signal, onProgress: reportProgress, total: items })(
+        Array.from({ length: items }, (_, i) => i),
+      ),
+    body.name === undefined ? undefined : { name: body.name },
   )
 }
 
 function status(job: Job<WorkResult>) {
+  const iso = (time: number | undefined) => (time === undefined ? undefined : new Date(time).toISOString())
   return {
     id: job.id,
     name: job.name,
@@ -87,9 +105,34 @@ function status(job: Job<WorkResult>) {
     hasMoreData: job.hasMoreData,
     progress: job.progress,
     error: job.error === undefined ? undefined : String((job.error as Error).message ?? job.error),
-    startedAt: job.startedAt === undefined ? undefined : new Date(job.startedAt).toISOString(),
-    finishedAt: job.finishedAt === undefined ? undefined : new Date(job.finishedAt).toISOString(),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
   }
+}
+
+const FINISHED: ReadonlySet<string> = new Set(['Completed', 'Failed', 'Stopped'])
+
+/** Invoke-Queue's step: every finished job's status and results, each job removed from the table. */
+async function collect(table: JobTable<WorkResult>) {
+  const finished = table.list().filter((job) => FINISHED.has(job.state))
+  const collected = finished.map((job) => ({ status: status(job), results: job.receive() }))
+  await Promise.all(finished.map((job) => table.remove(job)))
+  return collected
+}
+
+/** The library's own argument errors, as a 400 that shows their message. */
+function badRequest<R>(call: () => R): R {
+  try {
+    return call()
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message)
+  }
+}
+
+function waitTimeout(url: URL): number {
+  const timeout = Number(url.searchParams.get('timeout') ?? 30_000)
+  if (!(timeout >= 0 && timeout <= 60_000)) throw new HttpError(400, 'timeout must be from 0 to 60000 ms')
+  return timeout
 }
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
@@ -106,34 +149,33 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
 }
 
 /** Starts the API on 127.0.0.1 on a free port. */
-export async function startJobsServer(): Promise<JobsServer> {
-  const jobs = new Map<number, Job<WorkResult>>()
+export async function startJobsServer(options: JobsServerOptions = {}): Promise<JobsServer> {
+  const table = new JobTable<WorkResult>({ throttleLimit: options.throttleLimit ?? 2 })
 
   async function route(request: IncomingMessage): Promise<[number, unknown]> {
     const url = new URL(request.url ?? '/', 'http://localhost')
-    const parts = url.pathname.split('/').filter(Boolean)
-    if (parts[0] !== 'jobs' || parts.length > 3) throw new HttpError(404, 'not found')
-    if (parts.length === 1) {
-      if (request.method === 'POST') {
-        const job = startWork(await readJson(request))
-        jobs.set(job.id, job)
-        return [201, status(job)]
-      }
-      if (request.method === 'GET') return [200, [...jobs.values()].map(status)]
-      throw new HttpError(405, 'method not allowed')
+    const action = `${request.method} ${url.pathname}`
+    if (action === 'POST /jobs') return [201, status(startWork(table, await readJson(request)))]
+    if (action === 'GET /jobs') {
+      const state = url.searchParams.get('state') ?? undefined
+      const name = url.searchParams.get('name') ?? undefined
+      return [200, badRequest(() => table.list({ state: state as never, name })).map(status)]
     }
-    const job = jobs.get(Number(parts[1]))
-    if (job === undefined) throw new HttpError(404, `no job ${parts[1]}`)
-    const action = `${request.method} ${parts[2] ?? ''}`
-    switch (action) {
+    if (action === 'GET /wait') {
+      const finished = await table.wait({ any: url.searchParams.get('any') === 'true', timeout: waitTimeout(url) })
+      return [200, { finished, jobs: table.list().map(status) }]
+    }
+    if (action === 'POST /collect') return [200, await collect(table)]
+    if (['/jobs', '/wait', '/collect'].includes(url.pathname)) throw new HttpError(405, `no route ${action}`)
+    const [, jobs, id, verb = '', ...rest] = url.pathname.split('/')
+    if (jobs !== 'jobs' || id === undefined || rest.length > 0) throw new HttpError(404, 'not found')
+    const job = table.get(Number(id))
+    if (job === undefined) throw new HttpError(404, `no job ${id}`)
+    switch (`${request.method} ${verb}`) {
       case 'GET ':
         return [200, status(job)]
-      case 'GET wait': {
-        const timeout = Number(url.searchParams.get('timeout') ?? 30_000)
-        if (!(timeout >= 0 && timeout <= 60_000)) throw new HttpError(400, 'timeout must be from 0 to 60000 ms')
-        const finished = await job.wait({ timeout })
-        return [200, { finished, status: status(job) }]
-      }
+      case 'GET wait':
+        return [200, { finished: await job.wait({ timeout: waitTimeout(url) }), status: status(job) }]
       case 'GET results': {
         const results = job.receive({ keep: url.searchParams.get('keep') === 'true' })
         return [200, { state: job.state, hasMoreData: job.hasMoreData, results }]
@@ -141,8 +183,18 @@ export async function startJobsServer(): Promise<JobsServer> {
       case 'POST stop':
         await job.stop()
         return [200, status(job)]
+      case 'DELETE ': {
+        let removed: Promise<void>
+        try {
+          removed = table.remove(job, { force: url.searchParams.get('force') === 'true' })
+        } catch (error) {
+          throw new HttpError(409, (error as Error).message)
+        }
+        await removed
+        return [204, undefined]
+      }
       default:
-        throw new HttpError(404, `no route ${action} for a job`)
+        throw new HttpError(404, `no route ${action}`)
     }
   }
 
@@ -160,7 +212,7 @@ export async function startJobsServer(): Promise<JobsServer> {
   return {
     url: `http://127.0.0.1:${port}`,
     async close() {
-      await Promise.all([...jobs.values()].map((job) => job.stop()))
+      await table[Symbol.asyncDispose]()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await closed
@@ -169,33 +221,49 @@ export async function startJobsServer(): Promise<JobsServer> {
 }
 
 function send(response: ServerResponse, code: number, body: unknown): void {
+  if (body === undefined) {
+    response.writeHead(code).end()
+    return
+  }
   response.writeHead(code, { 'content-type': 'application/json' })
   response.end(JSON.stringify(body))
 }
 
+/** Queues five jobs with a throttle of 2, lists them, and collects them as they finish, as Invoke-Queue does. */
 async function demo(): Promise<void> {
-  const server = await startJobsServer()
-  console.log(`jobs API on ${server.url}`)
+  const server = await startJobsServer({ throttleLimit: 2 })
+  console.log(`jobs API on ${server.url}, throttle limit 2`)
   const call = async (method: string, path: string, body?: WorkRequest) => {
     const response = await fetch(server.url + path, {
       method,
       headers: body === undefined ? undefined : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
-    const json = (await response.json()) as Record<string, any>
-    console.log(`${method} ${path} → ${response.status}\n  ${JSON.stringify(json)}`)
+    const json: any = response.status === 204 ? undefined : await response.json()
+    console.log(`${method} ${path} → ${response.status}`)
     return json
   }
+  const states = (jobs: ReturnType<typeof status>[]) => jobs.map((job) => `${job.name}:${job.state}`).join(' ')
   try {
-    const quick = await call('POST', '/jobs', { items: 8, concurrency: 4, workMs: 10 })
-    const slow = await call('POST', '/jobs', { items: 1_000, concurrency: 2, workMs: 50 })
-    await call('GET', `/jobs/${quick.id}/wait?timeout=10000`)
-    await call('GET', `/jobs/${quick.id}/results`)
-    await call('GET', `/jobs/${slow.id}/wait?timeout=120`)
-    await call('POST', `/jobs/${slow.id}/stop`)
-    await call('GET', `/jobs/${slow.id}/results`)
-    const failing = await call('POST', '/jobs', { items: 5, concurrency: 1, workMs: 1, failAt: 2 })
-    await call('GET', `/jobs/${failing.id}/wait?timeout=10000`)
+    for (let i = 1; i <= 4; i++) {
+      await call('POST', '/jobs', { name: `batch-${i}`, items: 6, concurrency: 2, workMs: 300, failAt: i === 3 ? 2 : undefined })
+    }
+    const endless = await call('POST', '/jobs', { name: 'endless', items: 100_000, concurrency: 2, workMs: 50 })
+    console.log(`  ${states(await call('GET', '/jobs'))}`)
+    console.log(`  waiting: ${states(await call('GET', '/jobs?state=NotStarted'))}`)
+    let collected = 0
+    while (collected < 4) {
+      await call('GET', '/wait?any=true&timeout=10000')
+      for (const { status: job, results } of await call('POST', '/collect')) {
+        collected++
+        const outcome = job.state === 'Failed' ? `failed: ${job.error}` : `${results.length} results`
+        console.log(`  collected ${job.name} ${job.state}, ${outcome}`)
+      }
+    }
+    console.log(`  ${states(await call('GET', '/jobs?name=end*'))}`)
+    await call('DELETE', `/jobs/${endless.id}`).then((json) => console.log(`  ${json.error}`))
+    await call('DELETE', `/jobs/${endless.id}?force=true`)
+    console.log(`  left: ${(await call('GET', '/jobs')).length} jobs`)
   } finally {
     await server.close()
   }

@@ -2,7 +2,8 @@
  * A local stand-in for "100 hosts": one HTTP server whose paths `/server-001` … `/server-100` answer
  * like machines of a fleet would. Most answer in 20–300 ms, some take 1–2 s, a few return 500 and a
  * few never answer at all (until the client gives up). The mix is fixed by a seed, so every run and
- * every test sees the same fleet.
+ * every test sees the same fleet. With a `capacity`, the fleet serves that many requests at once
+ * and queues the others, as a shared backend would: past it, latency climbs with load.
  */
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -31,6 +32,11 @@ export interface ServerOptions {
   readonly timeScale?: number
   /** Seed of the random mix. Default `1`. */
   readonly seed?: number
+  /**
+   * Requests the whole fleet serves at once; the others wait their turn, first come first served,
+   * so that their latency is their wait plus the host's own. Default `Infinity`.
+   */
+  readonly capacity?: number
 }
 
 export interface FleetServer {
@@ -93,6 +99,10 @@ export async function startServer(options: ServerOptions = {}): Promise<FleetSer
   const byName = new Map<string, Host>()
   const pending = new Set<ServerResponse>()
   const stats = { received: 0, answered: 0, dropped: 0 }
+  const capacity = options.capacity ?? Infinity
+  let serving = 0
+  /** Requests waiting for the fleet's capacity, oldest first. */
+  const waiting: (() => void)[] = []
   let closing: Promise<void> | undefined
 
   const server = createServer((request, response) => {
@@ -103,23 +113,35 @@ export async function startServer(options: ServerOptions = {}): Promise<FleetSer
     }
     stats.received++
     pending.add(response)
-    const timer =
-      host.latency === Infinity
-        ? undefined
-        : setTimeout(() => {
-            stats.answered++
-            if (host.behaviour === 'error') {
-              response.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error')
-              return
-            }
-            const body = { server: host.name, os: 'Windows Server 2022', version: '10.0.20348', latency: host.latency }
-            response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
-          }, host.latency)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    let served = false
+    const serve = () => {
+      served = true
+      serving++
+      if (host.latency === Infinity) return
+      timer = setTimeout(() => {
+        stats.answered++
+        if (host.behaviour === 'error') {
+          response.writeHead(500, { 'content-type': 'text/plain' }).end('Internal Server Error')
+          return
+        }
+        const body = { server: host.name, os: 'Windows Server 2022', version: '10.0.20348', latency: host.latency }
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+      }, host.latency)
+    }
+    if (serving < capacity) serve()
+    else waiting.push(serve)
     // 'close' fires when the answer is sent and when the client goes away first (an aborted fetch).
     response.on('close', () => {
       clearTimeout(timer)
       pending.delete(response)
       if (!response.writableFinished) stats.dropped++
+      if (!served) {
+        waiting.splice(waiting.indexOf(serve), 1)
+        return
+      }
+      serving--
+      if (waiting.length > 0) waiting.shift()!()
     })
   })
 

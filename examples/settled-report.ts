@@ -8,7 +8,11 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { pathToFileURL } from 'node:url'
 import { collect, parallelMapSettled, pipe, TimeoutError, type Settled } from '../src/index.js'
+import { parseExampleArgs, runExample } from './args.js'
 import { formatTable } from './table.js'
+
+const USAGE = `Usage: node --import tsx examples/settled-report.ts
+  installs on 12 simulated servers, retries the failures that can succeed, prints a summary`
 
 /** A failure that no retry will fix. */
 class AccessDeniedError extends Error {
@@ -63,13 +67,16 @@ function table(records: readonly InstallRecord[]): string {
   )
 }
 
-/** Runs the install on 12 servers, retries what can be retried, and returns the final records. */
-export async function main(log: (line: string) => void = console.log): Promise<InstallRecord[]> {
+/**
+ * Runs the install on 12 servers, retries what can be retried, and returns the final records;
+ * `signal` stops it (Ctrl+C).
+ */
+export async function main(log: (line: string) => void = console.log, signal?: AbortSignal): Promise<InstallRecord[]> {
   const install = installer()
   const servers = Array.from({ length: 12 }, (_, i) => `Server${String(i + 1).padStart(2, '0')}`)
 
   // 1. Every item gives one record; nothing throws for an item's failure.
-  const first = await pipe(servers, parallelMapSettled(install, { concurrency: 4, timeout: 500 }), collect)
+  const first = await pipe(servers, parallelMapSettled(install, { concurrency: 4, timeout: 500, signal }), collect)
   log('First pass, one record per server (in input order):')
   log(table(first))
 
@@ -88,7 +95,7 @@ export async function main(log: (line: string) => void = console.log): Promise<I
   log(`\nRetrying ${retryable.join(', ')} (up to 3 attempts each):`)
   const second = await pipe(
     retryable,
-    parallelMapSettled(install, { concurrency: 4, timeout: 500, retry: { retries: 2, minDelay: 50 } }),
+    parallelMapSettled(install, { concurrency: 4, timeout: 500, retry: { retries: 2, minDelay: 50 }, signal }),
     collect,
   )
   log(table(second))
@@ -105,4 +112,7 @@ export async function main(log: (line: string) => void = console.log): Promise<I
   return final
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  parseExampleArgs(USAGE, {})
+  await runExample('settled-report', (signal) => main(console.log, signal))
+}

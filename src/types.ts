@@ -10,7 +10,11 @@ export type Source<T> = AsyncIterable<T> | Iterable<T>
  */
 export type Operator<In, Out> = (source: Source<In>) => AsyncIterableIterator<Out>
 
-/** What every task receives beside its item. */
+/**
+ * What every task receives beside its item. Every member works destructured
+ * (`fn(item, { signal, report })`); nothing else of the scheduler is reachable from it. Its own
+ * properties are `index` and `attempt`: a spread (`{ ...context }`) does not carry `signal`.
+ */
 export interface TaskContext {
   /**
    * Aborted when the task's result is no longer wanted: the consumer stopped early, a sibling
@@ -21,6 +25,12 @@ export interface TaskContext {
   readonly index: number
   /** Which attempt this is, counting from 1 (greater than 1 only with `retry`). */
   readonly attempt: number
+  /**
+   * Reports per-item progress (PowerShell's `Write-Progress` inside a parallel block): the
+   * `onReport` option receives `{ index, item, value }`. Does nothing without `onReport`, and once
+   * the attempt is over (the item settled, or a retry replaced it); never throws.
+   */
+  readonly report: (value: unknown) => void
 }
 
 /** One `context.report(value)` of a running item, as the `onReport` option receives it. */
@@ -95,6 +105,11 @@ export interface ParallelMapOptions {
   readonly retry?: RetryOptions
   /** Called at least once per finished item and once at the end. */
   readonly onProgress?: (progress: Progress) => void
+  /**
+   * Receives every `context.report(value)` of a running item, as `{ index, item, value }`. An
+   * error it throws fails the run as an error of the source would.
+   */
+  readonly onReport?: (report: ItemReport) => void
   /** Expected item count, for `percent` and `etaMs` in {@link Progress}. */
   readonly total?: number
 }
@@ -110,7 +125,7 @@ export interface SettledBase<T> {
   readonly index: number
   /** How many attempts were made. */
   readonly attempts: number
-  /** `Date.now()` when the item was taken from the source and its processing started. */
+  /** When the item was taken from the source and its processing started: ms since the epoch, as `Date.now()`. */
   readonly startedAt: number
   /** Milliseconds from that start to the item's end, retries included. */
   readonly duration: number

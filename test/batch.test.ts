@@ -117,11 +117,23 @@ describe('batch: maxWait', () => {
     await vi.advanceTimersByTimeAsync(50)
     expect(await first).toEqual({ done: false, value: [1] })
     source.push(2)
-    await vi.advanceTimersByTimeAsync(1_000)
+    await vi.advanceTimersByTimeAsync(49)
+    // Its wait counts from when it came in: asked for within maxWait, the batch waits for more.
     const second = batches.next()
     await flush()
     source.push(3)
     expect(await second).toEqual({ done: false, value: [2, 3] })
+    // Asked for after maxWait, it goes out at once, without pulling.
+    const third = batches.next()
+    await flush()
+    source.push(4)
+    await vi.advanceTimersByTimeAsync(50)
+    expect(await third).toEqual({ done: false, value: [4] })
+    source.push(5)
+    await vi.advanceTimersByTimeAsync(1_000)
+    const pulls = source.pulls
+    expect(await batches.next()).toEqual({ done: false, value: [5] })
+    expect(source.pulls).toBe(pulls)
     await batches.return!()
   })
 

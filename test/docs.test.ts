@@ -84,6 +84,21 @@ describe('docs', () => {
     expect(broken).toEqual([])
   })
 
+  it('README: the first run prints what the README says it prints', async () => {
+    const [program, output] = blocks('README.md').filter((b) => b.lang === 'ts' || b.lang === 'text')
+    expect(program?.lang).toBe('ts')
+    expect(output?.lang).toBe('text')
+    const dir = mkdtempSync(join(root, 'node_modules', '.first-run-'))
+    try {
+      const file = join(dir, 'first-run.mts')
+      writeFileSync(file, program!.code.replace(`from 'foreach-parallel'`, `from '${join(root, 'src', 'index.ts')}'`))
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file])
+      expect(stdout.trim()).toBe(output!.code.trim())
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+
   describe('code blocks type-check', () => {
     const dir = mkdtempSync(join(root, 'node_modules', '.snippets-'))
     afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -17,7 +17,13 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
     headers: body === undefined ? undefined : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   })
-  return { status: response.status, json: await response.json() }
+  return { status: response.status, json: response.status === 204 ? undefined : await response.json() }
+}
+
+/** The names and states of the jobs that GET /jobs lists for `query`. */
+async function listed(query = ''): Promise<string[]> {
+  const { json } = await call('GET', `/jobs${query}`)
+  return json.map((job: { name: string; state: string }) => `${job.name}:${job.state}`)
 }
 
 describe('examples/jobs.ts', () => {
@@ -92,9 +98,72 @@ describe('examples/jobs.ts', () => {
     expect((await call('GET', '/jobs/999999')).status).toBe(404)
     expect((await call('GET', '/nothing')).status).toBe(404)
     expect((await call('DELETE', '/jobs')).status).toBe(405)
+    expect((await call('POST', '/wait')).status).toBe(405)
+    expect((await call('GET', '/jobs/1/2/3')).status).toBe(404)
     const { json } = await call('POST', '/jobs', { items: 1, workMs: 0 })
     expect((await call('GET', `/jobs/${json.id}/wait?timeout=-1`)).status).toBe(400)
     expect((await call('GET', `/jobs/${json.id}/other`)).status).toBe(404)
+  })
+
+  it('runs at most throttleLimit jobs; the others wait as NotStarted and start in order', async () => {
+    server = await startJobsServer({ throttleLimit: 1 })
+    const forever = { items: 10, concurrency: 1, workMs: 60_000 }
+    const first = await call('POST', '/jobs', { ...forever, name: 'a' })
+    const second = await call('POST', '/jobs', { ...forever, name: 'b' })
+    await call('POST', '/jobs', { ...forever, name: 'c' })
+    expect(first.json.state).toBe('Running')
+    expect(second.json.state).toBe('NotStarted')
+    expect(second.json.startedAt).toBeUndefined()
+    expect(await listed()).toEqual(['a:Running', 'b:NotStarted', 'c:NotStarted'])
+    expect(await listed('?state=NotStarted')).toEqual(['b:NotStarted', 'c:NotStarted'])
+    await call('POST', `/jobs/${first.json.id}/stop`)
+    expect(await listed()).toEqual(['a:Stopped', 'b:Running', 'c:NotStarted'])
+  })
+
+  it('lists by name with wildcards, and answers a bad state with the library message', async () => {
+    server = await startJobsServer()
+    for (const name of ['web-1', 'db-1', 'web-2']) await call('POST', '/jobs', { name, items: 0 })
+    expect((await listed('?name=web-*')).map((entry) => entry.split(':')[0])).toEqual(['web-1', 'web-2'])
+    expect((await listed('?name=*-1')).map((entry) => entry.split(':')[0])).toEqual(['web-1', 'db-1'])
+    const bad = await call('GET', '/jobs?state=Done')
+    expect(bad.status).toBe(400)
+    expect(bad.json.error).toMatch(/^Expected state to be one of 'NotStarted', 'Running'/)
+  })
+
+  it('removes a finished job, refuses a running one with 409, and removes it with force', async () => {
+    server = await startJobsServer()
+    const done = await call('POST', '/jobs', { items: 2, workMs: 0 })
+    const busy = await call('POST', '/jobs', { items: 10, workMs: 60_000 })
+    await call('GET', `/jobs/${done.json.id}/wait`)
+    expect((await call('DELETE', `/jobs/${done.json.id}`)).status).toBe(204)
+    expect((await call('GET', `/jobs/${done.json.id}`)).status).toBe(404)
+    expect(await call('DELETE', `/jobs/${busy.json.id}`)).toEqual({
+      status: 409,
+      json: { error: `Job ${busy.json.id} (Job${busy.json.id}) is Running: stop it first, or remove it with force: true` },
+    })
+    expect((await call('DELETE', `/jobs/${busy.json.id}?force=true`)).status).toBe(204)
+    expect(await listed()).toEqual([])
+  })
+
+  it('collects finished jobs as Invoke-Queue does: results received, jobs removed, running ones left', async () => {
+    server = await startJobsServer({ throttleLimit: 2 })
+    const quick = await call('POST', '/jobs', { name: 'quick', items: 3, workMs: 0 })
+    const failing = await call('POST', '/jobs', { name: 'failing', items: 3, concurrency: 1, workMs: 0, failAt: 1 })
+    await call('POST', '/jobs', { name: 'slow', items: 3, workMs: 60_000 })
+    expect((await call('GET', '/wait?timeout=0')).json.finished).toBe(false)
+    await call('GET', `/jobs/${quick.json.id}/wait`)
+    await call('GET', `/jobs/${failing.json.id}/wait`)
+    const waited = await call('GET', '/wait?any=true&timeout=30000')
+    expect(waited.json.finished).toBe(true)
+    const collected = await call('POST', '/collect')
+    expect(collected.json.map((entry: any) => [entry.status.name, entry.status.state, entry.results.length])).toEqual([
+      ['quick', 'Completed', 3],
+      ['failing', 'Failed', 1],
+    ])
+    expect(collected.json[1].status.error).toBe('item 1 failed')
+    expect(await listed()).toEqual(['slow:Running'])
+    expect((await call('POST', '/collect')).json).toEqual([])
+    expect((await call('GET', '/wait?timeout=-1')).status).toBe(400)
   })
 
   it('close() stops the jobs and the server', async () => {
@@ -110,9 +179,20 @@ describe('examples/jobs.ts', () => {
   it('run directly, demonstrates itself and exits 0', async () => {
     const example = fileURLToPath(new URL('../examples/jobs.ts', import.meta.url))
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', example])
-    expect(stdout).toMatch(/^jobs API on http:\/\/127\.0\.0\.1:\d+/)
+    expect(stdout).toMatch(/^jobs API on http:\/\/127\.0\.0\.1:\d+, throttle limit 2\n/)
     expect(stdout).toContain('POST /jobs → 201')
-    expect(stdout).toMatch(/POST \/jobs\/\d+\/stop → 200\n.*"state":"Stopped"/)
-    expect(stdout).toContain('"error":"item 2 failed"')
+    expect(stdout).toMatch(/GET \/jobs → 200\n {2}batch-1:\w+ batch-2:\w+ batch-3:\w+ batch-4:\w+ endless:\w+\n/)
+    for (const line of [
+      '  collected batch-1 Completed, 6 results',
+      '  collected batch-2 Completed, 6 results',
+      '  collected batch-3 Failed, failed: item 2 failed',
+      '  collected batch-4 Completed, 6 results',
+      '  endless:Running',
+      'DELETE /jobs/',
+      'is Running: stop it first, or remove it with force: true',
+      '  left: 0 jobs',
+    ]) {
+      expect(stdout).toContain(line)
+    }
   })
 })

@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { Writable } from 'node:stream'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -16,10 +17,49 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Runs an example as `npm run demo` does: a child process, so that it must also exit by itself. */
 async function run(example: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return runIn(tmpdir(), example, args)
+}
+
+/** {@link run} with `tmp` as the example's TMPDIR. */
+function runIn(tmp: string, example: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
   return promisify(execFile)(process.execPath, ['--import', 'tsx', `examples/${example}.ts`, ...args], {
     cwd: root,
     timeout: 30_000,
+    env: { ...process.env, TMPDIR: tmp },
   })
+}
+
+interface Outcome {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/**
+ * {@link runIn}, whatever the exit status. Give `tmp` only to look at what the example leaves there:
+ * in a new one tsx compiles everything again.
+ */
+async function outcome(tmp: string, example: string, ...args: string[]): Promise<Outcome> {
+  try {
+    return { code: 0, ...(await runIn(tmp, example, args)) }
+  } catch (error) {
+    const { code, stdout, stderr } = error as Outcome
+    return { code, stdout, stderr }
+  }
+}
+
+/** What an example left in its temp directory; tsx keeps its own cache there, which is not the example's. */
+async function leftIn(tmp: string): Promise<string[]> {
+  return (await readdir(tmp)).filter((name) => !name.startsWith('tsx-'))
+}
+
+/** A usage error: the problem, then the usage, on stderr; exit 2; no stack trace. */
+function expectUsageError(result: Outcome, example: string, problem: RegExp): void {
+  expect(result).toMatchObject({ code: 2, stdout: '' })
+  const [first, usage] = result.stderr.split('\n')
+  expect(first).toMatch(problem)
+  expect(usage).toMatch(new RegExp(`^Usage: node --import tsx examples/${example}\\.ts`))
+  expect(result.stderr).not.toMatch(/^\s+at /m)
 }
 
 let dir: string
@@ -79,6 +119,40 @@ describe('examples/server.ts', () => {
     await fleet.close()
     await expect(request).rejects.toThrow()
     await vi.waitFor(() => expect(fleet.stats.dropped).toBe(1))
+  })
+
+  it('with a capacity, serves that many requests at once and queues the rest in arrival order', async () => {
+    fleet = await startServer({ count: 25, slow: 1, errors: 0, hanging: 0, timeScale: 0.5, capacity: 1 })
+    const slow = fleet.hosts.find((host) => host.behaviour === 'slow')!
+    const fast = fleet.hosts.reduce((a, b) => (b.latency < a.latency ? b : a))
+    const finished: string[] = []
+    const first = fetch(slow.url).then(async (response) => finished.push((await response.json()).server))
+    await vi.waitFor(() => expect(fleet.stats.received).toBe(1))
+    const second = fetch(fast.url).then(async (response) => finished.push((await response.json()).server))
+    await Promise.all([first, second])
+    // Without the capacity the fast host would answer first.
+    expect(finished).toEqual([slow.name, fast.name])
+  })
+
+  it('with a capacity, forgets a queued request whose client gave up', async () => {
+    fleet = await startServer({ count: 2, hanging: 1, slow: 0, errors: 0, timeScale: 0.01, capacity: 1 })
+    const hang = fleet.hosts.find((host) => host.behaviour === 'hang')!
+    const fast = fleet.hosts.find((host) => host.behaviour === 'fast')!
+    const holder = new AbortController()
+    const holding = fetch(hang.url, { signal: holder.signal })
+    await vi.waitFor(() => expect(fleet.stats.received).toBe(1))
+    const quitter = new AbortController()
+    const queued = fetch(hang.url, { signal: quitter.signal })
+    await vi.waitFor(() => expect(fleet.stats.received).toBe(2))
+    quitter.abort()
+    await expect(queued).rejects.toThrow()
+    await vi.waitFor(() => expect(fleet.stats.dropped).toBe(1))
+    holder.abort()
+    await expect(holding).rejects.toThrow()
+    await vi.waitFor(() => expect(fleet.stats.dropped).toBe(2))
+    // The slot is free and nobody waits: a new request is served.
+    expect((await fetch(fast.url)).status).toBe(200)
+    expect(fleet.stats).toEqual({ received: 3, answered: 1, dropped: 2 })
   })
 })
 
@@ -209,6 +283,27 @@ describe('examples/files.ts', () => {
     expect(stdout).toMatch(/data-broken\.csv +Failed +no Status column/)
     expect(stdout).toContain(`${total} active records from 3 files (1 failed)`)
   })
+
+  it('works in a temporary folder by default and removes it at the end', async () => {
+    const { code, stdout } = await outcome(dir, 'files', '--files', '2')
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/data-02\.csv +Success +\d+ +data-02_processed\.csv/)
+    expect(stdout).toContain(`from 2 files (1 failed), written next to them in ${join(dir, 'foreach-parallel-files-')}`)
+    expect(stdout).toContain('a temporary folder removed now (use --dir to keep them)')
+    expect(await leftIn(dir)).toEqual([])
+  })
+
+  it('answers --help with the usage, and a bad argument with the problem and the usage', async () => {
+    const [help, notNumber, unknown] = await Promise.all([
+      outcome(tmpdir(), 'files', '--help'),
+      outcome(tmpdir(), 'files', '--files', 'x'),
+      outcome(tmpdir(), 'files', '--folder', dir),
+    ])
+    expect(help).toMatchObject({ code: 0, stderr: '' })
+    expect(help.stdout).toMatch(/^Usage: node --import tsx examples\/files\.ts \[--dir DIR\] \[--files N\]\n/)
+    expectUsageError(notNumber, 'files', /^Option '--files' expects a whole number >= 1, got 'x'$/)
+    expectUsageError(unknown, 'files', /^Unknown option '--folder'$/)
+  })
 })
 
 describe('examples/settled-report.ts', () => {
@@ -222,6 +317,13 @@ describe('examples/settled-report.ts', () => {
     expect(stdout).toMatch(/Server08 +Success +2 /)
     expect(stdout).toMatch(/Server10 +TimedOut +3 /)
     expect(stdout).toContain('Still failing: Server05, Server10')
+  })
+
+  it('answers --help with the usage, and an argument with the problem and the usage', async () => {
+    const [help, extra] = await Promise.all([outcome(tmpdir(), 'settled-report', '-h'), outcome(tmpdir(), 'settled-report', 'now')])
+    expect(help).toMatchObject({ code: 0, stderr: '' })
+    expect(help.stdout).toMatch(/^Usage: node --import tsx examples\/settled-report\.ts\n/)
+    expectUsageError(extra, 'settled-report', /^Unexpected argument 'now'$/)
   })
 })
 
@@ -270,5 +372,35 @@ describe('examples/urls.ts', () => {
     // Five ran at once, all five were dropped by the client, and no further request was started.
     await vi.waitFor(() => expect(fleet.stats.dropped).toBe(5))
     expect(fleet.stats.received).toBe(5)
+  })
+})
+
+describe('examples/urls.ts on the command line', () => {
+  it('says which file it cannot read, without a stack trace, and answers a bad argument with the usage', async () => {
+    const missing = join(dir, 'missing.txt')
+    const [unreadable, extra] = await Promise.all([outcome(tmpdir(), 'urls', missing), outcome(tmpdir(), 'urls', 'a.txt', 'b.txt')])
+    expect(unreadable).toEqual({ code: 1, stdout: '', stderr: `urls: ENOENT: no such file or directory, open '${missing}'\n` })
+    expectUsageError(extra, 'urls', /^Unexpected argument 'b\.txt'$/)
+  })
+
+  it('removes its temporary list of URLs when Ctrl+C stops the crawl', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/urls.ts'], { cwd: root, env: { ...process.env, TMPDIR: dir } })
+    const exited = once(child, 'exit')
+    let stdout = ''
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.stdout.setEncoding('utf8')
+    // The list is written before this line; the crawl then takes over a second (10 URLs a second).
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk
+        if (stdout.includes('Crawling')) resolve()
+      }),
+    )
+    expect(await leftIn(dir)).toEqual([expect.stringMatching(/^foreach-parallel-urls-/)])
+    child.kill('SIGINT')
+    expect(await exited).toEqual([130, null])
+    expect(stderr).toBe('urls: interrupted\n')
+    expect(await leftIn(dir)).toEqual([])
   })
 })

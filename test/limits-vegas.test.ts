@@ -8,10 +8,11 @@ class Driver {
   constructor(readonly controller: VegasController) {}
 
   /**
-   * `count` attempts (by default a full window: 20, or `inFlight` if more) that all start now and end `latency` ms later with `inFlight` running; the
-   * clock then moves to their end. Returns the limit after them.
+   * `count` attempts (by default a full window: 40, or `inFlight` if more) that all start now and
+   * end `latency` ms later with `inFlight` running; the clock then moves to their end. Returns the
+   * limit after them.
    */
-  window(latency: number, inFlight: number, { count = Math.max(20, inFlight), waiting = true } = {}): number {
+  window(latency: number, inFlight: number, { count = Math.max(40, inFlight), waiting = true } = {}): number {
     const startedAt = this.now
     this.now += latency
     for (let i = 0; i < count; i++) this.controller.sample(startedAt, this.now, inFlight, false, waiting)
@@ -21,129 +22,157 @@ class Driver {
   overload(startedAt: number): number {
     return this.controller.sample(startedAt, this.now, this.controller.limit, true, true)
   }
-
-  /** The first two windows: the start-up re-measurement of the no-load latency, back at `limit`. */
-  measured(latency: number): this {
-    const limit = this.controller.limit
-    expect(this.window(latency, limit)).toBe(Math.floor(limit / 2))
-    expect(this.window(latency, Math.floor(limit / 2))).toBe(limit)
-    return this
-  }
 }
 
-function driver(initial = 10, min = 1, max = 20): Driver {
+function driver(initial = 10, min = 1, max = 40): Driver {
   return new Driver(new VegasController(min, max, initial))
 }
 
+/** Out of slow start at 20, with a no-load latency of 10 ms. */
+function settled(): Driver {
+  const d = driver()
+  expect(d.window(10, 10)).toBe(20)
+  expect(d.window(12, 20)).toBe(20) // 3.3 queued: in [alpha, beta] = [2, 4], slow start ends
+  return d
+}
+
 describe('VegasController: exact limit changes for synthetic latencies', () => {
-  it('measures the no-load latency first, at half the limit, then goes back', () => {
-    const d = driver()
-    expect(d.window(10, 10)).toBe(5)
-    expect(d.window(10, 5)).toBe(10)
+  it('doubles while the latency stays at its first level (slow start), up to max', () => {
+    const d = driver(4, 1, 20)
+    expect([d.window(10, 4), d.window(10, 8), d.window(10, 16), d.window(10, 20)]).toEqual([8, 16, 20, 20])
   })
 
-  it('grows fast while latency stays at its no-load level, up to max', () => {
-    const d = driver().measured(10)
-    expect([d.window(10, 10), d.window(10, 12), d.window(10, 14), d.window(10, 17), d.window(10, 20)]).toEqual([
-      12, 14, 17, 20, 20,
-    ])
-  })
-
-  it('grows by one when a little queueing shows, holds within the band, and cuts above it', () => {
-    expect(driver().measured(10).window(11, 10)).toBe(11) // queue 0.9 < alpha 1
-    expect(driver().measured(10).window(11.5, 10)).toBe(10) // queue 1.3: in [1, 2]
-    expect(driver().measured(10).window(12.5, 10)).toBe(10) // queue 2: still in
-    // queue 5: down to what the service holds (5) plus alpha (1)
-    expect(driver().measured(10).window(20, 10)).toBe(6)
+  it('after slow start: grows by beta without a queue, by one with a little, holds in the band, cuts above it', () => {
+    // at 20: alpha 2, beta 4
+    expect(settled().window(10, 20)).toBe(24) // no queue
+    expect(settled().window(10.5, 20)).toBe(24) // 0.95 queued: under alpha / 2
+    expect(settled().window(11, 20)).toBe(21) // 1.8 queued
+    expect(settled().window(12.5, 20)).toBe(20) // 4 queued: still in
+    expect(settled().window(15, 20)).toBe(15) // 6.7 queued: down to what the service holds plus alpha
   })
 
   it('never cuts by more than half in one window', () => {
-    expect(driver(20, 1, 40).measured(10).window(100, 20)).toBe(10)
+    expect(settled().window(100, 20)).toBe(10)
   })
 
   it('cuts on an overload by 10%, once for all the attempts that started before the cut', () => {
-    const d = driver().measured(10)
+    const d = settled()
     const before = d.now
     d.now += 5
-    expect(d.overload(before)).toBe(9)
-    expect(d.overload(before + 1)).toBe(9)
+    expect(d.overload(before)).toBe(18)
+    expect(d.overload(before + 1)).toBe(18)
     d.now += 5
-    expect(d.overload(d.now - 1)).toBe(8)
-    expect(d.overload(d.now - 1)).toBe(8)
+    expect(d.overload(d.now - 1)).toBe(16)
+    expect(d.overload(d.now - 1)).toBe(16)
   })
 
   it('ignores samples of attempts that started before the current window', () => {
-    const d = driver().measured(10)
+    const d = settled()
     const old = d.now - 1
     d.now += 50
-    for (let i = 0; i < 100; i++) d.controller.sample(old, d.now, 10, false, true)
-    expect(d.controller.limit).toBe(10)
-    expect(d.window(10, 10)).toBe(12)
+    for (let i = 0; i < 100; i++) d.controller.sample(old, d.now, 20, false, true)
+    expect(d.controller.limit).toBe(20)
+    expect(d.window(10, 20)).toBe(24)
   })
 
-  it('takes a window only once it holds 20 samples and as many as were in flight', () => {
-    const d = driver(30, 1, 60).measured(10)
-    expect(d.window(10, 30, { count: 29 })).toBe(30)
+  it('takes a window only once it holds 40 samples and as many as were in flight', () => {
+    const d = settled()
+    expect(d.window(10, 20, { count: 39 })).toBe(20)
     d.now -= 10
-    // the same window goes on: the 30th sample closes it
-    expect(d.window(10, 30, { count: 1 })).toBe(36)
+    expect(d.window(10, 20, { count: 1 })).toBe(24)
+    expect(d.window(10, 50, { count: 49 })).toBe(24)
+    d.now -= 10
+    expect(d.window(10, 50, { count: 1 })).toBe(29)
+  })
+
+  it('re-measures the no-load latency every 10 s, at half the limit, then goes back', () => {
+    const d = settled()
+    d.now += 10_000
+    expect(d.window(12, 20)).toBe(10)
+    expect(d.window(10, 10)).toBe(20) // the latency did not halve with the calls: no queue at 10
+  })
+
+  it('keeps halving only while the latency falls at least 65% of the way with the calls', () => {
+    const d = settled()
+    d.now += 10_000
+    expect(d.window(12, 20)).toBe(10)
+    expect(d.window(7.8, 10)).toBe(5) // 70% of the way from 12 to 6 ms
+    expect(d.window(7.4, 5)).toBe(20) // 10% of the way: 7.4 ms is the no-load latency
+    d.now += 10_000
+    expect(d.window(12, 20)).toBe(10)
+    expect(d.window(8.4, 10)).toBe(20) // 60% of the way: 8.4 ms
+  })
+
+  it('after a cut, re-measures only when the latency fell at most half the way with the calls', () => {
+    const cut = () => {
+      const d = settled()
+      expect(d.window(30, 20)).toBe(10)
+      return d
+    }
+    expect(cut().window(22.5, 10)).toBe(5) // 50% of the way from 30 to 15 ms
+    expect(cut().window(22, 10)).toBe(6) // 53%: a queue that drained; 5.5 queued, cut again
+  })
+
+  it('in slow start, re-measures only when the latency rose at least half the way with the calls', () => {
+    const rise = (latency: number) => {
+      const d = driver(8)
+      expect(d.window(10, 8)).toBe(16)
+      return d.window(latency, 16)
+    }
+    expect(rise(15)).toBe(8) // 50% of the way from 10 to 20 ms
+    expect(rise(14.5)).toBe(13) // 45%: the first queue (5 calls): slow start ends with a cut
+  })
+
+  it('re-measures when slow start finds a latency that rose with the calls, halving down to min', () => {
+    const d = driver(8, 2, 40)
+    expect(d.window(40, 8)).toBe(16)
+    expect(d.window(80, 16)).toBe(8) // twice the calls, twice the latency: a queue at 8 already
+    expect(d.window(40, 8)).toBe(4)
+    expect(d.window(20, 4)).toBe(2)
+    expect(d.window(10, 2)).toBe(16) // at min: 10 ms is the no-load latency; back to 16
+    expect(d.window(80, 16)).toBe(8) // 14 queued: cut, by half at most
+    expect(d.window(40, 8)).toBe(4) // the latency fell with the calls: a queue, cut again
+    expect(d.window(20, 4)).toBe(4) // 2 queued
   })
 
   it('re-measures when a cut leaves the latency where it was: the service got slower', () => {
-    const d = driver().measured(10)
-    expect(d.window(30, 10)).toBe(5) // queue 6.7: cut, by half at most
-    expect(d.window(30, 5)).toBe(7) // same latency at half the calls: 30 ms is the new no-load
-    expect(d.window(30, 7)).toBe(9)
+    const d = settled()
+    expect(d.window(30, 20)).toBe(10)
+    expect(d.window(30, 10)).toBe(5) // half the calls, the same latency
+    expect(d.window(30, 5)).toBe(10) // still the same: 30 ms is the no-load latency now
+    expect(d.window(30, 10)).toBe(12)
   })
 
   it('does not re-measure when the latency falls with the calls in flight: that was a queue', () => {
-    const d = driver().measured(10)
-    expect(d.window(30, 10)).toBe(5)
-    // Half the calls, half the latency: a queue drained. Still measured against 10 ms: 1.7 queued.
-    expect(d.window(15, 5)).toBe(5)
-    expect(d.window(20, 5)).toBe(4) // 2.5 queued: above beta, cut
-  })
-
-  it('re-measures every 10 s, going back to the limit it had', () => {
-    const d = driver().measured(10)
-    expect(d.window(11.5, 10)).toBe(10)
-    d.now += 10_000
-    expect(d.window(11.5, 10)).toBe(5)
-    expect(d.window(10, 5)).toBe(10)
-  })
-
-  it('keeps halving while the latency falls with the calls, down to min', () => {
-    const d = driver(8, 2, 20)
-    expect(d.window(40, 8)).toBe(4)
-    expect(d.window(20, 4)).toBe(2) // latency halved with the calls: still a queue
-    expect(d.window(10, 2)).toBe(8) // at min: measured, back to 8
-    expect(d.window(40, 8)).toBe(4) // 30 of 40 ms is queueing: cut
+    const d = settled()
+    expect(d.window(20, 20)).toBe(12)
+    expect(d.window(12, 12)).toBe(12) // 2 queued at 12: in the band
   })
 
   it('takes a lower latency as the new no-load level only when it is clearly lower', () => {
-    const d = driver().measured(10)
-    expect(d.window(9.5, 10)).toBe(12) // within 10%: noise, the level stays 10
-    expect(d.window(8, 12)).toBe(14) // clearly lower: the new level
-    expect(d.window(9.2, 14)).toBe(14) // queue 1.3 against 8 ms
+    const d = settled()
+    expect(d.window(9.5, 20)).toBe(24) // within 10%: noise, the level stays 10
+    expect(d.window(8, 24)).toBe(29) // clearly lower: the new level
+    expect(d.window(9, 29)).toBe(29) // 3.2 queued against 8 ms
   })
 
   it('does not grow while the consumer is not waiting, but still cuts', () => {
-    const d = driver().measured(10)
+    const d = driver()
     expect(d.window(10, 10, { waiting: false })).toBe(10)
     expect(d.window(20, 10, { waiting: false })).toBe(6)
   })
 
   it('does not grow while fewer than half the limit run', () => {
-    const d = driver().measured(10)
+    const d = driver()
     expect(d.window(10, 4)).toBe(10)
-    expect(d.window(10, 5)).toBe(12)
+    expect(d.window(10, 5)).toBe(20)
   })
 
   it('starts over from a limit set by hand', () => {
-    const d = driver().measured(10)
-    d.controller.reset(16, d.now)
-    expect(d.controller.limit).toBe(16)
-    expect(d.window(10, 16)).toBe(19)
+    const d = settled()
+    d.controller.reset(30, d.now)
+    expect(d.controller.limit).toBe(30)
+    expect(d.window(10, 30)).toBe(36)
   })
 })
 

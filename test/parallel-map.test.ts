@@ -673,10 +673,43 @@ describe('source errors', () => {
     }
   }
 
-  it("'abort': aborts every in-flight item, waits for them, then throws the source error as is", async () => {
+  it("'abort', ordered: the in-flight items finish and are yielded first, as a loop would have done them", async () => {
     const tasks = new Tasks<number>()
     const broken = new Error('source broke')
     const iterator = parallelMap(tasks.fn, { concurrency: 5 })(failingSource([0, 1, 2], broken))
+    const results = range(4).map(() => iterator.next())
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1, 2])
+    expect(tasks.aborted()).toEqual([])
+    for (const i of [2, 0]) tasks.call(i).resolve(i)
+    expect(await results[0]).toEqual({ done: false, value: 0 })
+    expect(await isSettled(results[1]!)).toBe(false)
+    tasks.call(1).resolve(1)
+    expect(await Promise.all(results.slice(1, 3))).toEqual([1, 2].map((value) => ({ done: false, value })))
+    expect(await rejection(results[3]!)).toBe(broken)
+  })
+
+  it("'abort', ordered: an in-flight item that fails afterwards is the error thrown, as in a loop", async () => {
+    const tasks = new Tasks<number>()
+    const broken = new Error('source broke')
+    const itemError = new Error('item 1')
+    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(failingSource([0, 1, 2], broken))
+    const results = range(3).map(() => iterator.next())
+    await ticks()
+    tasks.call(0).resolve(0)
+    tasks.call(1).reject(itemError)
+    expect(await results[0]).toEqual({ done: false, value: 0 })
+    await ticks()
+    expect(tasks.aborted()).toEqual([2])
+    tasks.call(2).resolve(2)
+    expect(await rejection(results[1]!)).toBe(itemError)
+    expect(await results[2]).toEqual({ done: true, value: undefined })
+  })
+
+  it("'abort', as-completed: aborts every in-flight item, waits for them, then throws the source error as is", async () => {
+    const tasks = new Tasks<number>()
+    const broken = new Error('source broke')
+    const iterator = parallelMap(tasks.fn, { concurrency: 5, ordered: false })(failingSource([0, 1, 2], broken))
     const first = rejection(iterator.next())
     await ticks()
     expect(tasks.items()).toEqual([0, 1, 2])
@@ -687,7 +720,7 @@ describe('source errors', () => {
     expect(await first).toBe(broken)
   })
 
-  it("'abort': results finished before the source failed are yielded first", async () => {
+  it("'abort', as-completed: results finished before the source failed are yielded first", async () => {
     const tasks = new Tasks<number>()
     const broken = new Error('source broke')
     const gate = { open: Promise.resolve() }
@@ -701,7 +734,7 @@ describe('source errors', () => {
         throw broken
       },
     }
-    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(source)
+    const iterator = parallelMap(tasks.fn, { concurrency: 5, ordered: false })(source)
     const results = range(2).map(() => iterator.next())
     await ticks()
     tasks.call(0).resolve(0)
@@ -1600,6 +1633,43 @@ describe('a source that cannot be opened', () => {
       await expect(it.next()).rejects.toThrow('locked')
       await expect(it.next()).resolves.toEqual({ done: true, value: undefined })
     }
+  })
+})
+
+describe('11. a source that breaks the iterator protocol', () => {
+  const broken: [string, () => Iterable<number> | AsyncIterable<number>][] = [
+    ['[Symbol.iterator]() returns 5', () => ({ [Symbol.iterator]: () => 5 }) as never],
+    ['a sync next() returns null', () => ({ [Symbol.iterator]: () => ({ next: () => null }) }) as never],
+    ['an async next() resolves 42', () => ({ [Symbol.asyncIterator]: () => ({ next: async () => 42 }) }) as never],
+    ['an async next() returns 42', () => ({ [Symbol.asyncIterator]: () => ({ next: () => 42 }) }) as never],
+  ]
+  it.each(broken)('%s: the first next() rejects with a TypeError, under every policy', async (_, source) => {
+    for (const make of [
+      () => parallelMap(double)(source()),
+      () => parallelMap(double, { onError: 'continue' })(source()),
+      () => parallelMapSettled(double)(source()),
+    ]) {
+      const iterator = make()
+      let next: Promise<unknown> | undefined
+      expect(() => (next = iterator.next())).not.toThrow()
+      const error = await rejection(next!)
+      expect(error).toBeInstanceOf(TypeError)
+      expect((error as Error).message).toMatch(/^Expected the source's /)
+      expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    }
+  })
+
+  it('yields the items before the violation first, as for a source error', async () => {
+    let i = 0
+    const source = { [Symbol.iterator]: () => ({ next: () => (i < 2 ? { done: false, value: i++ } : 7) }) } as never
+    const out: number[] = []
+    const error = await rejection(
+      (async () => {
+        for await (const value of parallelMap(double, { onError: 'continue' })(source as Iterable<number>)) out.push(value)
+      })(),
+    )
+    expect(out).toEqual([0, 2])
+    expect(error).toBeInstanceOf(TypeError)
   })
 })
 

@@ -10,10 +10,11 @@ import {
   throttle,
   timeout,
   TimeoutError,
+  type Source,
   type TaskContext,
 } from '../src/index.js'
 import { naturals } from './helpers.js'
-import { stateOf, useStrictTimers } from './stream-helpers.js'
+import { ManualSource, flush, stateOf, useStrictTimers } from './stream-helpers.js'
 
 // Guarantee 5 through a pipeline: every operator composed with a parallelMap whose calls take a
 // while, left every way; when the consumer's loop has exited, no call is running and no timer is
@@ -204,5 +205,138 @@ describe('an early end passed down waits too', () => {
     const exit = await drive(run())
     expect(exit).toEqual({ running: 0, timers: 0, error: undefined })
     expect(work.started).toBeGreaterThan(4)
+  })
+})
+
+/**
+ * 0, 1, … `count - 1` at once, then pulls that wait until `return()`, which answers them done and
+ * settles after `closeMs` (fake) ms, as a well-made iterator acts on `return()` at once.
+ */
+class StallingSource implements AsyncIterableIterator<number> {
+  closed = false
+  #index = 0
+  readonly #stalled: ((result: IteratorResult<number>) => void)[] = []
+
+  constructor(
+    readonly count: number,
+    readonly closeMs = 0,
+  ) {}
+
+  [Symbol.asyncIterator](): this {
+    return this
+  }
+
+  next(): Promise<IteratorResult<number>> {
+    if (this.closed) return Promise.resolve({ done: true, value: undefined })
+    if (this.#index < this.count) return Promise.resolve({ done: false, value: this.#index++ })
+    return new Promise((resolve) => this.#stalled.push(resolve))
+  }
+
+  async return(): Promise<IteratorResult<number>> {
+    for (const resolve of this.#stalled.splice(0)) resolve({ done: true, value: undefined })
+    if (this.closeMs > 0) await new Promise((resolve) => setTimeout(resolve, this.closeMs))
+    this.closed = true
+    return { done: true, value: undefined }
+  }
+}
+
+/** Every operator, applied to one source (merge: alongside an empty one). */
+const stages: [string, (source: Source<number>) => AsyncIterableIterator<unknown> & AsyncDisposable][] = [
+  ['take', take(5)],
+  ['slice', slice(1, 5)],
+  ['drop', drop(1)],
+  ['batch', batch(2)],
+  ['batch with maxWait', batch(2, { maxWait: 10 })],
+  ['throttle', throttle({ limit: 1, interval: 10 })],
+  ['timeout', timeout({ total: 100, each: 50 })],
+  ['merge', (source) => merge(source, [])],
+]
+
+describe.each(stages)('%s keeps the iterator contract', (name, stage) => {
+  it.each([
+    [
+      'a next() that resolves 42',
+      { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(42) }) },
+      "Expected the source's next() to resolve to an iterator result object, got 42",
+    ],
+    [
+      'a next() that returns null',
+      { [Symbol.asyncIterator]: () => ({ next: () => null }) },
+      "Expected the source's next() to resolve to an iterator result object, got null",
+    ],
+    [
+      'a sync next() that returns 5',
+      { [Symbol.iterator]: () => ({ next: () => 5 }) },
+      "Expected the source's next() to return an iterator result object, got 5",
+    ],
+    [
+      'a [Symbol.asyncIterator]() that returns 42',
+      { [Symbol.asyncIterator]: () => 42 },
+      "Expected the source's [Symbol.asyncIterator]() to return an iterator, got 42",
+    ],
+    [
+      'a [Symbol.iterator]() that returns nothing',
+      { [Symbol.iterator]: () => undefined },
+      "Expected the source's [Symbol.iterator]() to return an iterator, got undefined (undefined)",
+    ],
+  ])('rejects with a TypeError for a source that breaks the protocol: %s', async (_, source, message) => {
+    const iterator = stage(source as never)
+    const error: unknown = await iterator.next().catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(TypeError)
+    expect(error).toHaveProperty('message', message)
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it('await using closes the source, and the scope ends once its return() has settled', async () => {
+    const source = new StallingSource(3, 10)
+    const run = async (): Promise<boolean> => {
+      await using iterator = stage(source)
+      await iterator.next()
+      return source.closed
+    }
+    const reading = run()
+    await vi.advanceTimersByTimeAsync(9)
+    expect(await stateOf(reading)).toBe('pending')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await reading).toBe(false)
+    expect(source.closed).toBe(true)
+  })
+
+  it('answers misuse as an async generator would: next() after return(), overlapping return()s', async () => {
+    const source = new ManualSource<number>()
+    const iterator = stage(source)
+    const pending = iterator.next()
+    await flush()
+    const returns = [iterator.return!('a'), iterator.return!('b'), iterator[Symbol.asyncDispose]()]
+    expect(await Promise.all(returns)).toEqual([
+      { done: true, value: 'a' },
+      { done: true, value: 'b' },
+      undefined,
+    ])
+    expect(await pending).toEqual({ done: true, value: undefined })
+    expect(await iterator.next()).toEqual({ done: true, value: undefined })
+    expect(source.returned).toBe(true)
+    // The pull that was pending answers late: its item is dropped, and starts no timer.
+    const setTimeoutSpy = vi.spyOn(globalThis, 'setTimeout')
+    source.push(1)
+    await flush()
+    expect(setTimeoutSpy).not.toHaveBeenCalled()
+    setTimeoutSpy.mockRestore()
+  })
+
+  it('has no timer left when return() resolves, whatever it was waiting for', async () => {
+    const source = new StallingSource(3)
+    const iterator = stage(source)
+    let pending = iterator.next()
+    for (let calls = 1; (await stateOf(pending)) !== 'pending'; calls++) {
+      expect(calls).toBeLessThan(5)
+      pending = iterator.next()
+    }
+    const timersBefore = vi.getTimerCount()
+    const returned = iterator.return!().then(() => vi.getTimerCount())
+    expect(await returned).toBe(0)
+    expect(await pending).toEqual({ done: true, value: undefined })
+    // Timers were there to clear in some operators: the test would see them left.
+    if (/maxWait|throttle|timeout/.test(name)) expect(timersBefore).toBeGreaterThan(0)
   })
 })

@@ -142,8 +142,9 @@ function source(plan: Plan, s: fc.Scheduler, seen: Observed, readAhead: number):
     // A source that threw or said done is finished: it needs no return().
     seen.sourceEnded = true
     if (fails) {
-      // Under 'abort' a source error aborts every item in flight.
-      if (aborts(plan)) seen.stopping()
+      // Under 'abort' as-completed, a source error aborts every item in flight; ordered, they
+      // finish first, as a loop would have done them.
+      if (aborts(plan) && !plan.ordered) seen.stopping()
       throw sourceError
     }
     return { done: true, value: undefined }
@@ -353,12 +354,14 @@ it('keeps order, the concurrency cap, the read-ahead bound and cleans up, under 
       }
       expect(error).toBeDefined()
       if (error!.value !== sourceError) expect(plan.failing.has(Number((error!.value as Error).message.slice(5)))).toBe(true)
-      if (plan.ordered && !sourceFailed) {
+      if (plan.ordered) {
         // A loop would have done everything before the first failure, and nothing after it; the
-        // items before it are never aborted.
-        expect(received).toEqual(range(firstFailure!).map((i) => i * 10))
-        expect(error!.value).toEqual(itemError(firstFailure!))
-        for (const [item, signal] of seen.signals) if (item < firstFailure!) expect(signal.aborted).toBe(false)
+        // items before it are never aborted. A source error counts as a failure after the last
+        // item pulled: every item finishes, and an item's failure is thrown instead of it.
+        const failedAt = firstFailure ?? seen.pulled
+        expect(received).toEqual(range(failedAt).map((i) => i * 10))
+        expect(error!.value).toEqual(firstFailure === undefined ? sourceError : itemError(firstFailure))
+        for (const [item, signal] of seen.signals) if (item < failedAt) expect(signal.aborted).toBe(false)
       }
     }),
     { numRuns: 200 },

@@ -190,7 +190,10 @@ describe('take: closing the source', () => {
     )
     await vi.advanceTimersByTimeAsync(10)
     expect(await result).toEqual([0, 2, 4])
-    expect(work.aborted.sort()).toEqual([1, 3, 5, 6, 7])
+    // Every call started and not handed out was aborted (how many started depends on how soon
+    // take closed the run), and all had settled.
+    expect(work.aborted.sort()).toEqual(work.started.filter((item) => ![0, 2, 4].includes(item)).sort())
+    expect(work.aborted).toContain(1)
     expect(work.settled.sort()).toEqual(work.started.sort())
   })
 })

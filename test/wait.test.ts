@@ -1,7 +1,7 @@
 import { abortable } from 'abort-controller-x'
 import { getEventListeners } from 'node:events'
 import { afterEach, describe, expect, expectTypeOf, it, vi } from 'vitest'
-import { startJob, waitAll, waitAny, type Job } from '../src/index.js'
+import { JobTable, startJob, waitAll, waitAny, type Job } from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
 import { failOnUnhandledRejections } from './helpers.js'
 
@@ -145,6 +145,38 @@ describe('waitAny', () => {
 
   it('keeps the job type', () => {
     expectTypeOf(waitAny([startJob([1])])).toEqualTypeOf<Promise<Job<number> | undefined>>()
+  })
+})
+
+describe('NotStarted jobs', () => {
+  it('are not finished: starting is not the end that waitAny and waitAll wait for', async () => {
+    const table = new JobTable({ throttleLimit: 1 })
+    const gate = deferred<void>()
+    const first = table.start(async function* () {
+      await gate.promise
+      yield 1
+    })
+    const queued = table.start(async function* () {
+      await gate.promise
+      yield 2
+    })
+    expect(queued.state).toBe('NotStarted')
+    let any: Job<number> | undefined
+    const waitingAny = waitAny([queued]).then((job) => (any = job))
+    const waitingAll = waitAll([first, queued], { timeout: 0 })
+    expect(await waitingAll).toBe(false)
+    expect(listeners([first, queued])).toBe(3)
+    const second = table.start([3])
+    expect(await waitAll([queued, second], { timeout: 0 })).toBe(false)
+    gate.resolve()
+    await first.wait()
+    expect(queued.state).toBe('Running')
+    expect(any).toBeUndefined()
+    await waitingAny
+    expect(any).toBe(queued)
+    expect(queued.state).toBe('Completed')
+    expect(await waitAll([second])).toBe(true)
+    expect(listeners([first, queued, second])).toBe(0)
   })
 })
 

@@ -8,7 +8,7 @@ import { Piscina } from 'piscina'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { collect, TimeoutError } from '../src/index.js'
 import { fromRecord, toRecord } from '../src/workers/cloned-error.js'
-import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
+import { createPool, workerMap, type PoolOptions, type WorkerPool } from '../src/workers/index.js'
 import { failOnUnhandledRejections, range } from './helpers.js'
 
 const fixture = new URL('fixtures/double.mjs', import.meta.url)
@@ -26,6 +26,17 @@ async function settledCounter(view: Int32Array, slot: number): Promise<number> {
     const before = Atomics.load(view, slot)
     await new Promise((resolve) => setTimeout(resolve, 50))
     if (Atomics.load(view, slot) === before) return before
+  }
+}
+
+/** Creates a pool, catching the piscina instance behind it, to look at its threads. */
+function poolAndPiscina(options: PoolOptions): { pool: WorkerPool; piscina: Piscina } {
+  const on = vi.spyOn(Piscina.prototype, 'on')
+  try {
+    const pool = createPool(options)
+    return { pool, piscina: on.mock.contexts[0] as Piscina }
+  } finally {
+    on.mockRestore()
   }
 }
 
@@ -48,9 +59,11 @@ describe('workerMap: validation', () => {
   it('rejects a module that is neither a path nor a file: URL', () => {
     expect(() => workerMap(42 as never)).toThrow(new TypeError('Expected module to be a path or a file: URL, got 42'))
     expect(() => workerMap('')).toThrow(new TypeError('Expected module to be a path or a file: URL, got "" (string)'))
-    expect(() => workerMap(new URL('https://example.com/task.js'))).toThrow(
-      new TypeError('Expected module to be a path or a file: URL, got https://example.com/task.js'),
-    )
+    for (const url of ['https://example.com/task.js', 'data:text/javascript,export default 1', 'node:os']) {
+      const message = `Expected module to be a path or a file: URL, got ${url} (worker threads load local files only)`
+      expect(() => workerMap(new URL(url))).toThrow(new TypeError(message))
+      expect(() => workerMap(url)).toThrow(new TypeError(message))
+    }
   })
 
   it('throws ERR_MODULE_NOT_FOUND at once for a module that does not exist', () => {
@@ -99,9 +112,15 @@ describe('workerMap: validation', () => {
     expect(() => workerMap(fixture, { signal: 'stop' as never })).toThrow(TypeError)
   })
 
-  it('refuses workerData that cannot be cloned, and workerData beside a pool', async () => {
+  it('refuses workerData that cannot be cloned, saying what it got, and workerData beside a pool', async () => {
+    expect(() => workerMap(fixture, { workerData: () => 1 })).toThrow(
+      new TypeError('Expected workerData to be structured-cloneable, got a function'),
+    )
     expect(() => workerMap(fixture, { workerData: { fn: () => 1 } })).toThrow(
-      /^Expected workerData to be cloneable, got .*could not be cloned/,
+      new TypeError('Expected workerData to be structured-cloneable, got an object (() => 1 could not be cloned.)'),
+    )
+    expect(() => workerMap(fixture, { workerData: Symbol('x') })).toThrow(
+      new TypeError('Expected workerData to be structured-cloneable, got Symbol(x) (symbol)'),
     )
     const pool = createPool({ maxThreads: 1 })
     try {
@@ -113,14 +132,32 @@ describe('workerMap: validation', () => {
     }
   })
 
+  it('bounds the thread count at creation, far below what would crash the process', () => {
+    const most = Math.max(256, 4 * availableParallelism())
+    for (const threads of [most + 1, 2 ** 31, 1e308]) {
+      const message = (name: string) => `Expected ${name} to be at most ${most} (the most threads a pool may have), got ${threads}`
+      expect(() => workerMap(fixture, { concurrency: threads })).toThrow(new RangeError(message('concurrency')))
+      expect(() => createPool({ maxThreads: threads })).toThrow(new RangeError(message('maxThreads')))
+    }
+    expect(() => workerMap(fixture, { concurrency: most })).not.toThrow()
+    expect(() => workerMap(fixture, { concurrency: Infinity })).not.toThrow()
+    expect(() => createPool({ maxThreads: Infinity })).toThrow(
+      new RangeError('Expected maxThreads to be an integer >= 1, got Infinity'),
+    )
+  })
+
   it('checks the source when the operator is applied', () => {
     expect(() => workerMap(fixture)(42 as never)).toThrow(TypeError)
   })
 
   it('createPool checks its options', () => {
     expect(() => createPool({ maxThreads: 0 })).toThrow(new RangeError('Expected maxThreads to be an integer >= 1, got 0'))
-    expect(() => createPool({ maxThreads: Infinity })).toThrow(RangeError)
-    expect(() => createPool({ workerData: Symbol('x') })).toThrow(/^Expected workerData to be cloneable/)
+    expect(() => createPool({ maxThreads: 1.5 })).toThrow(RangeError)
+    expect(() => createPool({ maxThreads: '2' as never })).toThrow(TypeError)
+    expect(() => createPool({ maxTreads: 2 } as never)).toThrow(new TypeError('Unknown option maxTreads; did you mean maxThreads?'))
+    expect(() => createPool({ workerData: () => 1 })).toThrow(
+      new TypeError('Expected workerData to be structured-cloneable, got a function'),
+    )
   })
 })
 
@@ -188,13 +225,46 @@ describe('workerMap on a pool of its own run', () => {
     const run = workerMap(fixture, { exportName: 'gate', concurrency: 1, signal: controller.signal, workerData: { shared } })
     const iterator = run(['spin', 'x'])
     const pending = iterator.next()
-    await vi.waitFor(() => expect(Atomics.load(view, 0)).toBe(1))
+    await vi.waitFor(() => expect(Atomics.load(view, 0)).toBe(1), { timeout: 15_000 })
     const reason = new Error('stop')
     controller.abort(reason)
     expect(await rejection(pending)).toBe(reason)
     expect(await rejection(iterator.next())).toBe(reason)
     await settledCounter(view, 1)
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  it('ends the run and its pool with await using (TypeScript 5.2 using declarations, Node 20)', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    let closed = false
+    function* items(): Generator<number> {
+      try {
+        yield* [1, 2, 3]
+      } finally {
+        closed = true
+      }
+    }
+    {
+      await using results = workerMap<number, number>(fixture, { concurrency: 1 })(items())
+      expect(await results.next()).toEqual({ done: false, value: 2 })
+    }
+    expect(closed).toBe(true)
+    expect(destroy).toHaveBeenCalledOnce()
+    expect((destroy.mock.contexts[0] as Piscina).threads).toHaveLength(0)
+  })
+
+  it('destroys a shared pool with await using, and leaves it alone when a run on it is disposed', async () => {
+    const destroy = vi.spyOn(Piscina.prototype, 'destroy')
+    {
+      await using pool = createPool({ maxThreads: 1 })
+      {
+        await using results = workerMap<number, number>(fixture, { pool })([1, 2])
+        expect(await results.next()).toEqual({ done: false, value: 2 })
+      }
+      expect(destroy).not.toHaveBeenCalled()
+      expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
+    }
+    expect(destroy).toHaveBeenCalledOnce()
   })
 
   it('starts no pool for a run that is never iterated or has no items', async () => {
@@ -206,17 +276,18 @@ describe('workerMap on a pool of its own run', () => {
 
   it('lets a process that breaks out of a run exit while another item spins forever', async () => {
     const script = fileURLToPath(new URL('fixtures/break-early.ts', import.meta.url))
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 15_000 })
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], { timeout: 30_000 })
     expect(stdout).toBe('wait\nbroke out\n')
-  })
+  }, 40_000)
 })
 
 describe('workerMap on a shared pool', () => {
   const { shared, view } = gate()
   let pool: WorkerPool
+  let piscina: Piscina
 
   beforeAll(async () => {
-    pool = createPool({ maxThreads: 2, workerData: { shared } })
+    ;({ pool, piscina } = poolAndPiscina({ maxThreads: 2, workerData: { shared } }))
     // Both threads warm, so that per-item timeouts below never count a thread's start-up.
     await collect(workerMap(fixture, { pool, exportName: 'gate' })(['wait', 'open']))
   })
@@ -271,7 +342,7 @@ describe('workerMap on a shared pool', () => {
     expect(await settledCounter(view, 1)).toBeGreaterThan(0)
     // The pool replaced the terminated thread.
     expect(await collect(workerMap(fixture, { pool })([1, 2]))).toEqual([2, 4])
-    expect(pool.threads).toHaveLength(2)
+    expect(piscina.threads).toHaveLength(2)
   })
 
   it('fails the run with TimeoutError when a busy loop times out under onError: abort', async () => {
@@ -296,6 +367,28 @@ describe('workerMap on a shared pool', () => {
     expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
   })
 
+  it('fails the items of a run on a pool that has been destroyed', async () => {
+    const destroyed = createPool({ maxThreads: 1 })
+    await destroyed.destroy()
+    await destroyed[Symbol.asyncDispose]()
+    const error = await rejection(collect(workerMap(fixture, { pool: destroyed })([1])))
+    expect(error).toEqual(new Error('The worker pool has been destroyed'))
+  })
+
+  it('runs as many items at once as the pool has threads, unless told otherwise', async () => {
+    const threads = availableParallelism() + 1
+    const { shared: gated } = gate()
+    const wide = createPool({ maxThreads: threads, workerData: { shared: gated } })
+    try {
+      // The 'wait' items return only once 'open', the last, has opened the gate: all run at once.
+      const items = [...Array.from({ length: threads - 1 }, () => 'wait'), 'open']
+      const run = workerMap<string, string>(fixture, { pool: wide, exportName: 'gate', timeout: 10_000 })
+      expect(await collect(run(items))).toEqual(items)
+    } finally {
+      await wide.destroy()
+    }
+  })
+
   it('has os.availableParallelism() threads by default', async () => {
     const defaultPool = createPool()
     try {
@@ -314,7 +407,7 @@ describe('workerMap on a shared pool', () => {
     await iterator.next()
     await iterator.return!()
     expect(destroy).not.toHaveBeenCalled()
-    expect(pool.threads).toHaveLength(2)
+    expect(piscina.threads).toHaveLength(2)
   })
 
   it('rethrows an error thrown in a worker, of the same class and message', async () => {

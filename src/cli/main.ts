@@ -1,19 +1,27 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
-import { HELP, parseCommandLine, UsageError, type CommandLine } from './args.js'
+import { HELP, parseCommandLine, type CommandLine } from './args.js'
 import { run, Stopped } from './run.js'
+import type { StopSignal } from './status.js'
+import { UsageError } from './usage-error.js'
+
+const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
 
 /**
- * The `foreach-parallel` command: parses the arguments, turns SIGINT and SIGTERM into a stop of
- * the run, and sets the exit status. See `foreach-parallel --help`.
+ * The `foreach-parallel` command: parses the arguments, turns SIGINT, SIGTERM and SIGHUP into a
+ * stop of the run, and sets the exit status. See `foreach-parallel --help`.
  */
 async function main(argv: readonly string[]): Promise<number> {
+  // A write error outside a run (a message to a full disk) must not crash the process: the exit
+  // status tells. During a run, the run's own listeners stop it.
+  process.stdout.on('error', () => {})
+  process.stderr.on('error', () => {})
   let commandLine: CommandLine
   try {
     commandLine = parseCommandLine(argv)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
-    process.stderr.write(`foreach-parallel: ${error.message}\nTry 'foreach-parallel --help' for more information.\n`)
+    process.stderr.write(`foreach-parallel: ${error.message}\n`)
     return 255
   }
   if (commandLine.kind === 'help') {
@@ -27,10 +35,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const stop = new AbortController()
   // A second signal while stopping changes nothing: the children get SIGKILL after their grace period.
-  const onInterrupt = (): void => stop.abort(new Stopped('SIGINT'))
-  const onTerminate = (): void => stop.abort(new Stopped('SIGTERM'))
-  process.on('SIGINT', onInterrupt)
-  process.on('SIGTERM', onTerminate)
+  const handlers = STOP_SIGNALS.map((signal) => [signal, () => stop.abort(new Stopped(signal))] as const)
+  for (const [signal, handler] of handlers) process.on(signal, handler)
   try {
     return await run(commandLine.options, {
       stdin: process.stdin,
@@ -39,8 +45,7 @@ async function main(argv: readonly string[]): Promise<number> {
       signal: stop.signal,
     })
   } finally {
-    process.off('SIGINT', onInterrupt)
-    process.off('SIGTERM', onTerminate)
+    for (const [signal, handler] of handlers) process.off(signal, handler)
   }
 }
 

@@ -3,10 +3,12 @@ import type { ResultsFormat } from './args.js'
 
 /** One item's line in the `--results` file. */
 export interface ResultRecord {
-  /** The input line. */
+  /** The input line; with several input sources, their values joined by spaces. */
   readonly item: string
-  /** Its position in the input, from 0. */
+  /** Its position in the input, from 0 (`{#}` is one more). */
   readonly index: number
+  /** The command line that ran (its last attempt), as `--dry-run` prints it. */
+  readonly command: string
   readonly status: 'succeeded' | 'failed'
   /** The command's exit code; `null` when it was killed by a signal or could not start. */
   readonly exitCode: number | null

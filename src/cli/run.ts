@@ -1,35 +1,37 @@
-import { createReadStream, fstatSync, openSync } from 'node:fs'
-import { once } from 'node:events'
-import { constants } from 'node:os'
-import { addAbortSignal, type Readable } from 'node:stream'
-import { TimeoutError } from '../errors.js'
+import type { Readable } from 'node:stream'
+import { deferred, type Deferred } from '../internal/deferred.js'
 import { parallelMapSettled } from '../parallel-map.js'
-import { ProgressCounter } from '../progress.js'
-import type { TaskContext } from '../types.js'
+import type { Settled, TaskContext } from '../types.js'
 import type { CliOptions } from './args.js'
-import { buildCommand, runCommand, type Outcome } from './command.js'
-import { countLines, lines } from './lines.js'
+import { Launcher, signalNumber, type Outcome } from './command.js'
+import { describeHalt, haltStatus, haltsNow } from './halt.js'
+import { openInputs, type Inputs } from './inputs.js'
+import { openJoblog, readJoblog, type JoblogWriter } from './joblog.js'
+import { JobOutput, Printer } from './output.js'
 import { createProgressBar, NO_PROGRESS_BAR, type ProgressBar } from './progress-bar.js'
 import { openResults, type ResultsWriter } from './results.js'
+import { Slots, StartGate } from './starts.js'
+import { exitStatus, type Ending, type StopSignal } from './status.js'
+import { expand, type JobInput } from './template.js'
 
-/** Why a run was stopped from outside: a signal (Ctrl+C is SIGINT), as the reason of `RunIO.signal`. */
+/** Why a run was stopped from outside: a signal, as the reason of `RunIO.signal`. */
 export class Stopped extends Error {
   override readonly name = 'Stopped'
 
-  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+  constructor(readonly signalName: StopSignal) {
     super(`stopped by ${signalName}`)
   }
 }
 
-/** Our standard output or error could not be written: the run stops, so that no output is lost silently. */
-class OutputError extends Error {
-  override readonly name = 'OutputError'
-  /** The system's error code: `EPIPE` when the reader went away (`| head`), `ENOSPC`… */
-  readonly code: string | undefined
+/** Why the run stopped itself: `--total-timeout`, `--halt`, or output that could not be written. */
+class Cut extends Error {
+  override readonly name = 'Cut'
 
-  constructor(error: NodeJS.ErrnoException) {
-    super(`cannot write output: ${error.message}`, { cause: error })
-    this.code = error.code
+  constructor(
+    message: string,
+    readonly ending: Ending,
+  ) {
+    super(message)
   }
 }
 
@@ -38,280 +40,379 @@ export interface RunIO {
   readonly stdin: Readable
   readonly stdout: NodeJS.WriteStream
   readonly stderr: NodeJS.WriteStream
-  /** Aborted (with a {@link Stopped} reason) on SIGINT or SIGTERM. */
+  /** Aborted (with a {@link Stopped} reason) on SIGINT, SIGTERM or SIGHUP. */
   readonly signal: AbortSignal
 }
 
-/** Exit status when stdout or stderr was closed early, as for a process killed by SIGPIPE. */
-const BROKEN_PIPE_STATUS = 128 + constants.signals.SIGPIPE
+/** A job's command failed: how, for the record the scheduler keeps. */
+class CommandFailed extends Error {
+  override readonly name = 'CommandFailed'
+
+  constructor(readonly attempt: Attempt) {
+    super(attempt.outcome.error)
+  }
+}
+
+/** The run stopped before the job's command started (it was waiting for its `--delay`). */
+class NotStarted extends Error {
+  override readonly name = 'NotStarted'
+}
+
+/** One attempt of a job: the command line run and how it ended. */
+interface Attempt {
+  readonly command: string
+  readonly outcome: Outcome
+}
+
+/** A job on its way through the run: its input, its output, and its record once it has ended. */
+interface Job extends JobInput {
+  output: JobOutput<Job>
+  settled: Settled<Job, Attempt> | undefined
+}
+
+/** Files opened before anything runs. */
+interface Files {
+  readonly inputs: Inputs
+  readonly skip: ReadonlySet<number>
+  readonly results: ResultsWriter | undefined
+  readonly joblog: JoblogWriter | undefined
+}
 
 /**
- * Runs the command for every item and returns the exit status: 0 when all succeeded, the number
- * of failed items up to 100, 101 above, 128 + the signal's number when stopped by a signal, 141
- * when stdout or stderr was closed by its reader, 255 when a file cannot be opened or the output
- * cannot be written.
+ * Runs the command for every job and returns the exit status (see `exitStatus`). Every file is
+ * opened, and every input but the first read, before anything runs: a file that cannot be read
+ * exits 255 with nothing run.
  */
 export async function run(options: CliOptions, io: RunIO): Promise<number> {
-  let input: Readable
-  let countable = false
-  let results: ResultsWriter | undefined
-  try {
-    if (options.argFile === undefined) input = io.stdin
-    else ({ input, countable } = openArgFile(options.argFile))
-    if (options.results !== undefined && !options.dryRun) {
-      results = openResultsFile(options.results)
-    }
-  } catch (error) {
-    io.stderr.write(`foreach-parallel: ${(error as Error).message}\n`)
-    return 255
-  }
-
   const stop = new AbortController()
   const onStop = (): void => stop.abort(io.signal.reason)
   if (io.signal.aborted) onStop()
   else io.signal.addEventListener('abort', onStop, { once: true })
-  let outputError: OutputError | undefined
-  const onOutputError = (error: NodeJS.ErrnoException): void => {
-    outputError ??= new OutputError(error)
-    stop.abort(outputError)
-  }
-  io.stdout.on('error', onOutputError)
-  io.stderr.on('error', onOutputError)
-  const deadline =
-    options.timeout === undefined
-      ? undefined
-      : setTimeout(() => stop.abort(new TimeoutError(`--timeout of ${options.timeout! / 1000} s reached`)), options.timeout)
+  let files: Files | undefined
   try {
-    let status: number
-    if (options.dryRun) {
-      status = await dryRun(options, input, io, stop.signal)
-    } else {
-      const bar = options.progress ? createProgressBar({ stream: io.stderr }) : NO_PROGRESS_BAR
-      // With a regular file and a bar to show, the items are counted first for the percentage and
-      // the ETA; a pipe (`-a <(…)`) can be read only once, so it goes without a total.
-      const total = bar !== NO_PROGRESS_BAR && countable ? await countLines(options.argFile!) : undefined
-      status = await new Run(options, io, stop.signal, results, bar, new ProgressCounter(total)).run(input)
-    }
-    await outputSettled()
-    const reason: unknown = stop.signal.reason
-    if (reason instanceof Stopped) return 128 + constants.signals[reason.signalName]
-    if (outputError?.code === 'EPIPE') return BROKEN_PIPE_STATUS
-    if (outputError !== undefined) {
-      io.stderr.write(`foreach-parallel: ${outputError.message}\n`)
-      return 255
-    }
-    return status
+    files = await openFiles(options, io, stop.signal)
+    return await new Run(options, io, files, stop).run()
   } catch (error) {
     io.stderr.write(`foreach-parallel: ${(error as Error).message}\n`)
     return 255
   } finally {
-    clearTimeout(deadline)
     io.signal.removeEventListener('abort', onStop)
-    await outputSettled()
-    io.stdout.off('error', onOutputError)
-    io.stderr.off('error', onOutputError)
-    results?.close()
+    files?.results?.close()
+    files?.joblog?.close()
     // A read of standard input may still be pending after a stop: end it so that the process exits.
-    input.destroy()
+    io.stdin.destroy()
   }
 }
 
-/** The `--arg-file`, and whether it is a regular file, whose lines can be counted before they are read. */
-function openArgFile(path: string): { input: Readable; countable: boolean } {
-  let fd: number
+async function openFiles(options: CliOptions, io: RunIO, signal: AbortSignal): Promise<Files> {
+  const { joblog, resume, results, dryRun } = options
+  let logged: ReturnType<typeof readJoblog> | undefined
+  if (resume !== undefined) logged = attempt(`cannot read --joblog ${joblog!.path}`, () => readJoblog(joblog!.path, resume))
+  const inputs = await openInputs(options.inputs, {
+    separator: options.separator,
+    stdin: io.stdin,
+    count: options.progress && !dryRun,
+    readAll: options.halt?.percent !== undefined,
+    signal,
+  })
+  if (dryRun) return { inputs, skip: logged?.skip ?? new Set(), results: undefined, joblog: undefined }
+  const resultsWriter = results && attempt(`cannot write --results ${results.path}`, () => openResults(results.path, results.format))
+  const append = joblog !== undefined && (joblog.append || logged?.hasHeader === true)
+  const joblogWriter = joblog && attempt(`cannot write --joblog ${joblog.path}`, () => openJoblog(joblog.path, append))
+  return { inputs, skip: logged?.skip ?? new Set(), results: resultsWriter, joblog: joblogWriter }
+}
+
+function attempt<T>(what: string, open: () => T): T {
   try {
-    fd = openSync(path, 'r')
+    return open()
   } catch (error) {
-    throw new Error(`cannot read --arg-file: ${(error as Error).message}`)
-  }
-  const stats = fstatSync(fd)
-  if (stats.isDirectory()) throw new Error(`cannot read --arg-file: ${path} is a directory`)
-  return { input: createReadStream('', { fd }), countable: stats.isFile() }
-}
-
-function openResultsFile({ path, format }: NonNullable<CliOptions['results']>): ResultsWriter {
-  try {
-    return openResults(path, format)
-  } catch (error) {
-    throw new Error(`cannot write --results: ${(error as Error).message}`)
+    throw new Error(`${what}: ${(error as Error).message}`, { cause: error })
   }
 }
 
-/** The input's lines; a read error says what failed. */
-async function* items(input: Readable): AsyncGenerator<string, void, undefined> {
-  try {
-    yield* lines(input)
-  } catch (error) {
-    throw new Error(`cannot read the items: ${(error as Error).message}`, { cause: error })
-  }
-}
-
-/** `--dry-run`: the commands, one per line, as lazily as a run reads its items; nothing runs. */
-async function dryRun(options: CliOptions, input: Readable, io: RunIO, signal: AbortSignal): Promise<number> {
-  // A stop must end a pending read too: standard input may stay open (a terminal, `--timeout`).
-  addAbortSignal(signal, input)
-  try {
-    for await (const item of items(input)) await write(io.stdout, `${buildCommand(options.command, item, options.shell).text}\n`)
-  } catch (error) {
-    if (!signal.aborted) throw error
-  }
-  return 0
-}
-
-/** One item from its first attempt until it is reported. */
-interface Entry {
-  readonly item: string
-  readonly index: number
-  readonly startedAt: number
-  readonly startTime: number
-  attempts: number
-  /** The latest attempt's outcome. */
-  outcome: Outcome | undefined
-  /** No attempt will follow: the last one succeeded, retries are used up, or the run stopped. */
-  final: boolean
-}
-
-/** A run that executes commands: bookkeeping, printing, the results file and the exit status. */
+/** A run: pulls jobs, runs them through the scheduler, prints, logs and counts them. */
 class Run {
   readonly #options: CliOptions
   readonly #io: RunIO
-  readonly #signal: AbortSignal
-  readonly #results: ResultsWriter | undefined
-  readonly #bar: ProgressBar
-  readonly #counter: ProgressCounter
-  /** Items started and not reported yet: the scheduler's read-ahead bounds their number. */
-  readonly #entries = new Map<number, Entry>()
+  readonly #files: Files
+  /** Aborts to stop the running commands (a signal, `--total-timeout`, `--halt now`, an output error). */
+  readonly #stop: AbortController
+  /** Aborts to start no more jobs: whenever `#stop` does, and on `--halt soon`. */
+  readonly #pull = new AbortController()
+  readonly #printer: Printer<Job>
+  readonly #slots = new Slots()
+  readonly #gate: StartGate
   readonly #startTime = performance.now()
+  #bar: ProgressBar = NO_PROGRESS_BAR
+  #launcher: Launcher | undefined
+  #started = 0
   #succeeded = 0
   #failed = 0
   #stopped = 0
+  #haltStatus: number | undefined
+  /**
+   * With `--halt`: attempts that ended and whose fate (retried, or a record) the run has not seen
+   * yet. No job starts while there are any, so that a job that reaches the halt condition is
+   * counted before another starts, as in GNU parallel.
+   */
+  #unseen = 0
+  #seen: Deferred<void> | undefined
 
-  constructor(
-    options: CliOptions,
-    io: RunIO,
-    signal: AbortSignal,
-    results: ResultsWriter | undefined,
-    bar: ProgressBar,
-    counter: ProgressCounter,
-  ) {
+  constructor(options: CliOptions, io: RunIO, files: Files, stop: AbortController) {
     this.#options = options
     this.#io = io
-    this.#signal = signal
-    this.#results = results
-    this.#bar = bar
-    this.#counter = counter
+    this.#files = files
+    this.#stop = stop
+    this.#gate = new StartGate(options.delay)
+    this.#printer = new Printer<Job>({
+      ordered: options.ordered,
+      lineBuffer: options.lineBuffer,
+      window: 2 * options.jobs,
+      streams: {
+        write: (stream, chunk) => this.#bar.write(this.#io[stream], chunk),
+        drain: () => drain(this.#io.stdout),
+      },
+      onPrinted: (job) => this.#printed(job),
+    })
   }
 
-  async run(input: Readable): Promise<number> {
-    const options = this.#options
-    // The per-item deadline is kept by runCommand, not by parallelMap's `timeout`: that one frees the
-    // slot at the deadline, while a command being stopped must hold it until it has exited, so that
-    // -j counts the processes alive.
-    const iterator = parallelMapSettled(this.#task, {
-      concurrency: options.throttleLimit,
-      ordered: options.ordered,
-      signal: this.#signal,
-      retry: options.retries > 0 ? { retries: options.retries } : undefined,
-    })(items(input))
+  async run(): Promise<number> {
+    const stop = this.#stop.signal
+    const onStop = (): void => this.#pull.abort(stop.reason)
+    if (stop.aborted) onStop()
+    else stop.addEventListener('abort', onStop, { once: true })
+    const onOutputError = (error: NodeJS.ErrnoException): void => {
+      this.#cut(new Cut(`cannot write output: ${error.message}`, { kind: 'output-error', code: error.code }))
+    }
+    this.#io.stdout.on('error', onOutputError)
+    this.#io.stderr.on('error', onOutputError)
+    const { totalTimeout } = this.#options
+    const deadline =
+      totalTimeout === undefined
+        ? undefined
+        : setTimeout(() => this.#cut(new Cut(`--total-timeout of ${totalTimeout / 1000} s reached`, { kind: 'total-timeout' })), totalTimeout)
     try {
-      for (;;) {
-        const result = await iterator.next()
-        if (result.done) break
-        await this.#report(this.#entries.get(result.value.index)!)
+      if (this.#options.dryRun) await this.#dryRun()
+      else await this.#execute()
+      await outputSettled()
+      return this.#finish()
+    } finally {
+      clearTimeout(deadline)
+      stop.removeEventListener('abort', onStop)
+      await outputSettled()
+      this.#io.stdout.off('error', onOutputError)
+      this.#io.stderr.off('error', onOutputError)
+    }
+  }
+
+  /** Stops the run from inside; the first reason, from inside or outside, is the one that counts. */
+  #cut(reason: Cut): void {
+    if (!this.#stop.signal.aborted) this.#stop.abort(reason)
+  }
+
+  /** `--dry-run`: the commands, one per line, as lazily as a run reads its jobs; nothing runs. */
+  async #dryRun(): Promise<void> {
+    for await (const job of this.#jobs()) {
+      await this.#printer.finish(job.output, undefined)
+      const text = `${expand(this.#options.template, job, 1).text}\n`
+      if (!this.#io.stdout.write(text)) await drain(this.#io.stdout)
+    }
+  }
+
+  async #execute(): Promise<void> {
+    const { jobs, tries, progress } = this.#options
+    if (progress) this.#bar = createProgressBar({ stream: this.#io.stderr })
+    const total = this.#files.inputs.total
+    const skipped = total === undefined ? 0 : [...this.#files.skip].filter((seq) => seq <= total).length
+    const launcher = (this.#launcher = new Launcher())
+    const records = parallelMapSettled<Job, Attempt>(this.#task, {
+      concurrency: jobs,
+      // Records come as each job ends, the moment GNU parallel logs it and checks --halt; the
+      // printer puts the outputs back in input order, within a window as bounded as the scheduler's.
+      ordered: false,
+      retry: tries > 1 ? { retries: tries - 1, shouldRetry: () => this.#retrying() } : undefined,
+      onProgress: this.#bar === NO_PROGRESS_BAR ? undefined : (snapshot) => this.#bar.update(snapshot),
+      total: this.#bar === NO_PROGRESS_BAR || total === undefined ? undefined : total - skipped,
+    })(this.#jobs())
+    try {
+      for await (const record of records) await this.#ended(record)
+    } finally {
+      this.#bar.stop()
+      await launcher.close()
+    }
+  }
+
+  /** The jobs to run, in input order, numbered from 1 (skipped ones included, as `--resume` needs). */
+  async *#jobs(): AsyncGenerator<Job, void, undefined> {
+    const pull = this.#pull.signal
+    const { skip } = this.#files
+    let seq = 0
+    try {
+      for await (const args of this.#files.inputs.combinations) {
+        seq++
+        if (pull.aborted) return
+        if (skip.has(seq)) continue
+        await this.#printer.room(pull)
+        while (this.#unseen > 0) await (this.#seen ??= deferred()).promise
+        if (pull.aborted) return
+        const job = { seq, args, settled: undefined } as Job
+        job.output = this.#printer.open(job, this.#options.tag ? `${args.join(' ')}\t` : undefined)
+        yield job
       }
     } catch (error) {
-      if (!this.#signal.aborted) throw error
+      // A stop ends a pending read of standard input by destroying it.
+      if (pull.aborted) return
+      throw new Error(`cannot read the items: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  readonly #task = async (job: Job, context: TaskContext): Promise<Attempt> => {
+    if (context.attempt > 1) job.output.retry()
+    if (!(await this.#gate.wait(this.#stop.signal))) {
+      this.#attemptEnded()
+      throw new NotStarted()
+    }
+    if (context.attempt === 1) this.#started++
+    const slot = this.#slots.take()
+    const command = expand(this.#options.template, job, slot)
+    let outcome: Outcome
+    try {
+      outcome = await this.#launcher!.run(command, slot, {
+        signals: [context.signal, this.#stop.signal],
+        timeout: this.#options.timeout,
+        output: job.output,
+        live: this.#options.lineBuffer,
+      })
     } finally {
-      // Resolves once every command has exited: the ones the stop killed included.
-      await iterator.return?.()
-      // What finished or was stopped but was not handed out before the stop, in input order.
-      for (const entry of [...this.#entries.values()].sort((a, b) => a.index - b.index)) await this.#report(entry)
-      this.#bar.stop()
+      this.#slots.give(slot)
     }
-    this.#summarize()
-    const failed = this.#failed + this.#stopped
-    return failed > 100 ? 101 : failed
+    this.#attemptEnded()
+    const result = { command: command.text, outcome }
+    // Thrown so that the scheduler retries the job and counts it as failed.
+    if (outcome.error !== undefined) throw new CommandFailed(result)
+    return result
   }
 
-  readonly #task = async (item: string, context: TaskContext): Promise<void> => {
-    let entry = this.#entries.get(context.index)
-    if (entry === undefined) {
-      entry = {
-        item,
-        index: context.index,
-        startedAt: Date.now(),
-        startTime: performance.now(),
-        attempts: 0,
-        outcome: undefined,
-        final: false,
-      }
-      this.#entries.set(context.index, entry)
-      this.#counter.started++
-      this.#counter.running++
-      this.#bar.update(this.#counter.snapshot())
-    }
-    entry.attempts = context.attempt
-    const command = buildCommand(this.#options.command, item, this.#options.shell)
-    const outcome = await runCommand(command, { signal: context.signal, timeout: this.#options.itemTimeout })
-    entry.outcome = outcome
-    if (outcome.error === undefined || outcome.stopped || context.attempt > this.#options.retries) {
-      entry.final = true
-      this.#counter.running--
-      if (outcome.error === undefined) this.#counter.succeeded++
-      else this.#counter.failed++
-      this.#bar.update(this.#counter.snapshot())
-    }
-    // Thrown so that the scheduler retries the item and counts it as failed.
-    if (outcome.error !== undefined) throw new Error(outcome.error)
+  #attemptEnded(): void {
+    if (this.#options.halt !== undefined) this.#unseen++
   }
 
-  /** Prints an item's output whole, then records its outcome. */
-  async #report(entry: Entry): Promise<void> {
-    this.#entries.delete(entry.index)
-    const outcome = entry.outcome!
-    const succeeded = entry.final && outcome.error === undefined
-    if (succeeded) this.#succeeded++
-    else if (outcome.stopped) this.#stopped++
-    else this.#failed++
+  #attemptSeen(): void {
+    if (this.#options.halt === undefined || --this.#unseen > 0) return
+    this.#seen?.resolve()
+    this.#seen = undefined
+  }
+
+  /** The scheduler asks whether to try a failed job again: not once the run stops taking jobs. */
+  #retrying(): boolean {
+    if (this.#pull.signal.aborted) return false
+    this.#attemptSeen()
+    return true
+  }
+
+  /** A job has ended (its last attempt): count, log, check `--halt`, then print. */
+  async #ended(record: Settled<Job, Attempt>): Promise<void> {
+    const job = record.item
+    job.settled = record
+    this.#attemptSeen()
+    const result = attemptOf(record)
+    if (result === undefined) return this.#printer.finish(job.output, undefined)
+    const { outcome } = result
+    if (outcome.failure === 'stop') this.#stopped++
+    else {
+      if (outcome.failure === undefined) this.#succeeded++
+      else this.#failed++
+      this.#files.joblog?.write({
+        seq: job.seq,
+        startedAt: outcome.startedAt,
+        runtime: outcome.runtime,
+        received: outcome.received,
+        exitval: outcome.failure === 'timeout' ? -1 : (outcome.exitCode ?? 0),
+        signal: signalNumber(outcome.signal),
+        command: result.command,
+      })
+      this.#checkHalt(outcome)
+    }
     // A plain non-zero exit speaks for itself through the command's own stderr.
-    const note =
-      outcome.error !== undefined && !outcome.stopped && outcome.exitCode === null
-        ? `foreach-parallel: ${JSON.stringify(entry.item)}: ${outcome.error}\n`
-        : ''
-    await this.#print(outcome.stdout, note === '' ? outcome.stderr : Buffer.concat([outcome.stderr, Buffer.from(note)]))
-    this.#results?.write({
-      item: entry.item,
-      index: entry.index,
-      status: succeeded ? 'succeeded' : 'failed',
+    const quiet = outcome.failure !== 'timeout'
+    await this.#printer.finish(job.output, quiet ? undefined : `foreach-parallel: ${JSON.stringify(job.args.join(' '))}: ${outcome.error}\n`)
+  }
+
+  #checkHalt(outcome: Outcome): void {
+    const { halt } = this.#options
+    if (halt === undefined || this.#haltStatus !== undefined) return
+    const tally = { succeeded: this.#succeeded, failed: this.#failed }
+    const failed = outcome.failure !== undefined
+    const total = this.#files.inputs.total
+    if (!haltsNow(halt, tally, failed, total)) return
+    const status = outcome.exitCode || (outcome.signal !== null ? 128 + signalNumber(outcome.signal) : 0)
+    this.#haltStatus = haltStatus(halt, tally, status, total)
+    const what = `--halt ${describeHalt(halt)} reached (${tally.succeeded} succeeded, ${tally.failed} failed)`
+    if (halt.when === 'now') {
+      this.#io.stderr.write(`foreach-parallel: ${what}: stopping the running commands\n`)
+      this.#cut(new Cut(`stopped by --halt ${describeHalt(halt)}`, { kind: 'finished' }))
+    } else {
+      this.#io.stderr.write(`foreach-parallel: ${what}: starting no more commands\n`)
+      this.#pull.abort(new Cut(`--halt ${describeHalt(halt)}`, { kind: 'finished' }))
+    }
+  }
+
+  /** A job's output is out: its record goes to the results file. */
+  #printed(job: Job): void {
+    const record = job.settled
+    if (record === undefined || this.#files.results === undefined) return
+    const result = attemptOf(record)
+    if (result === undefined) return
+    const { outcome } = result
+    this.#files.results.write({
+      item: job.args.join(' '),
+      index: job.seq - 1,
+      command: result.command,
+      status: outcome.failure === undefined ? 'succeeded' : 'failed',
       exitCode: outcome.exitCode,
       signal: outcome.signal,
-      attempts: entry.attempts,
-      startedAt: new Date(entry.startedAt).toISOString(),
-      duration: Math.round(outcome.endedAt - entry.startTime),
+      attempts: record.attempts,
+      startedAt: new Date(record.startedAt).toISOString(),
+      duration: Math.round(record.duration),
       error: outcome.error ?? null,
     })
   }
 
-  async #print(stdout: Buffer, stderr: Buffer): Promise<void> {
-    const { stdout: out, stderr: err } = this.#io
-    // Written even after a write error (`| head`): stderr may still work, and the stream's error
-    // listener has already stopped the run.
-    const drained = stdout.length === 0 || this.#bar.write(out, stdout)
-    if (stderr.length > 0) this.#bar.write(err, stderr)
-    if (!drained) await drain(out)
+  /** After a stop by a signal or `--total-timeout`, a summary on stderr; the exit status. */
+  #finish(): number {
+    const reason: unknown = this.#stop.signal.reason
+    let ending: Ending = { kind: 'finished' }
+    if (reason instanceof Stopped) ending = { kind: 'signal', signal: reason.signalName }
+    // A dry run that reached its --total-timeout ran nothing that could fail.
+    else if (reason instanceof Cut && !(this.#options.dryRun && reason.ending.kind === 'total-timeout')) ending = reason.ending
+    if (ending.kind === 'output-error' && ending.code !== 'EPIPE') this.#io.stderr.write(`foreach-parallel: ${(reason as Error).message}\n`)
+    if (ending.kind === 'signal' || ending.kind === 'total-timeout') {
+      const seconds = ((performance.now() - this.#startTime) / 1000).toFixed(1)
+      const why = ending.kind === 'signal' ? `${(reason as Error).message} after ${seconds} s` : (reason as Error).message
+      this.#io.stderr.write(
+        `foreach-parallel: ${why}: ${this.#succeeded} succeeded, ${this.#failed} failed, ${this.#stopped} stopped while running\n`,
+      )
+    }
+    return exitStatus({
+      ending,
+      failed: this.#failed,
+      stopped: this.#stopped,
+      started: this.#started,
+      halt: this.#options.halt,
+      haltStatus: this.#haltStatus,
+    })
   }
+}
 
-  /** After a stop by a signal or `--timeout`, what finished and what was cut short, on stderr. */
-  #summarize(): void {
-    const reason: unknown = this.#signal.reason
-    if (!(reason instanceof Stopped || reason instanceof TimeoutError)) return
-    const seconds = ((performance.now() - this.#startTime) / 1000).toFixed(1)
-    const why = reason instanceof Stopped ? `${reason.message} after ${seconds} s` : reason.message
-    this.#io.stderr.write(
-      `foreach-parallel: ${why}: ${this.#succeeded} succeeded, ` +
-        `${this.#failed} failed, ${this.#stopped} stopped while running\n`,
-    )
-  }
+/**
+ * The last attempt of a job that ran; `undefined` for one the run stopped before it started. Any
+ * other error is a bug, thrown on.
+ */
+function attemptOf(record: Settled<Job, Attempt>): Attempt | undefined {
+  if (record.status === 'fulfilled') return record.value
+  if (record.reason instanceof CommandFailed) return record.reason.attempt
+  if (record.reason instanceof NotStarted) return undefined
+  throw record.reason
 }
 
 /** Lets the error of the latest write to stdout or stderr, emitted on a later tick, reach its listener. */
@@ -319,15 +420,18 @@ function outputSettled(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve))
 }
 
-/** Writes and waits for the stream to drain if its buffer is full: the backpressure of slow readers. */
-async function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
-  if (!stream.write(text)) await drain(stream)
-}
-
-async function drain(stream: NodeJS.WriteStream): Promise<void> {
-  try {
-    await once(stream, 'drain')
-  } catch {
-    // A write error (EPIPE) ends the wait; the stream's error listener stops the run.
-  }
+/** Resolves when `stream` can take more writes, or can take none ever again (it failed or closed). */
+function drain(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || !stream.writableNeedDrain) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done)
+      stream.off('close', done)
+      stream.off('error', done)
+      resolve()
+    }
+    stream.on('drain', done)
+    stream.on('close', done)
+    stream.on('error', done)
+  })
 }

@@ -51,10 +51,11 @@ export function checkConnection(value: unknown): Endpoint {
 /**
  * A new client for `endpoint`, connecting at once. `maxRetriesPerRequest: null` keeps commands
  * queued while it reconnects (BullMQ requires it), so that a short outage loses nothing; the
- * callers bound how long they wait.
+ * callers bound how long they wait. `disconnectTimeout: 0`: a client closed between two attempts
+ * to reconnect would otherwise keep a 2-second timer, and the process, alive.
  */
 export function createClient(endpoint: Endpoint): RedisClient {
-  const overrides: RedisOptions = { maxRetriesPerRequest: null }
+  const overrides: RedisOptions = { maxRetriesPerRequest: null, disconnectTimeout: 0 }
   return endpoint.url === undefined
     ? new Redis({ ...endpoint.options, ...overrides })
     : new Redis(endpoint.url, overrides)
@@ -90,4 +91,13 @@ export function whenReady(client: RedisClient, endpoint: Endpoint, timeout: numb
     )
     client.on('ready', onReady).on('error', onError).on('end', onEnd)
   })
+}
+
+/** Disconnects `client` at once; resolves when its socket has closed, so that no handle is left. */
+export function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'end') return Promise.resolve()
+  // Between two attempts to reconnect there is no socket, and ioredis emits no 'end'.
+  const ended = client.status === 'reconnecting' ? undefined : new Promise<void>((resolve) => client.once('end', resolve))
+  client.disconnect()
+  return ended ?? Promise.resolve()
 }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import type { Queue as BullQueue, QueueEvents as BullQueueEvents } from 'bullmq'
+import type { Queue as BullQueue } from 'bullmq'
 import type { Redis as RedisClient } from 'ioredis'
 import { deferred, type Deferred } from '../internal/deferred.js'
 import type { TaskContext } from '../types.js'
-import { connectionError, createClient, whenReady, type Endpoint } from './connection.js'
-import { Queue, QueueEvents } from './peers.js'
+import { closeClient, connectionError, createClient, whenReady, type Endpoint } from './connection.js'
+import { Queue } from './peers.js'
 import {
   cancelChannel,
   cancelOrder,
@@ -38,6 +38,11 @@ export interface RunSettings {
 
 function ignore(): void {}
 
+/** The value of `name` in the field list of a stream entry. */
+function valueOf(fields: string[], name: string): string {
+  return fields[fields.indexOf(name, 4) + 1]!
+}
+
 /** A job of the run, from its `add` until its outcome arrives (or it is removed, or abandoned). */
 class RemoteJob {
   readonly settled: Deferred<Decoded> = deferred()
@@ -55,13 +60,14 @@ export class Run {
   readonly id = randomBytes(8).toString('hex')
   readonly #settings: RunSettings
   #client: RedisClient | undefined
+  /** The connection that reads the queue's event stream (its reads block). */
+  #reader: RedisClient | undefined
   #queue: BullQueue | undefined
-  #events: BullQueueEvents | undefined
   #started: Promise<void> | undefined
   /** Connected and listening: the run has something to clean up. */
   #ready = false
-  /** The run has disconnected on purpose: a closed connection is no longer a loss. */
-  #disconnected = false
+  /** Set once the run disconnects on purpose: a closed connection is no longer a loss. */
+  #disconnected: Promise<void> | undefined
   #failure: { error: unknown } | undefined
   /** Rejects with the failure that ends the run (Redis unreachable or lost); never unhandled. */
   readonly #failed = deferred<never>()
@@ -70,6 +76,8 @@ export class Run {
   #orders: CancelOrder[] = []
   #heartbeat: NodeJS.Timeout | undefined
   #lost: NodeJS.Timeout | undefined
+  /** The connections that are down. */
+  readonly #down = new Set<RedisClient>()
   #lastError: Error | undefined
   #drained: Deferred<void> | undefined
   #closed: Promise<void> | undefined
@@ -97,16 +105,23 @@ export class Run {
   async #connect(): Promise<void> {
     const { queue, endpoint, connectTimeout } = this.#settings
     const client = createClient(endpoint)
+    const reader = client.duplicate()
     this.#client = client
-    client.on('error', (error: Error) => {
-      this.#lastError = error
-    })
-    let last: [id: string, fields: string[]] | undefined
+    this.#reader = reader
+    for (const connection of [client, reader]) {
+      connection.on('error', (error: Error) => {
+        this.#lastError = error
+      })
+    }
+    let from: string
     try {
-      await whenReady(client, endpoint, connectTimeout)
-      client.on('close', this.#onClose).on('ready', this.#onReady)
+      await Promise.all([whenReady(client, endpoint, connectTimeout), whenReady(reader, endpoint, connectTimeout)])
+      for (const connection of [client, reader]) {
+        connection.on('close', () => this.#onClose(connection)).on('ready', () => this.#onReady(connection))
+      }
       // Events are read from the stream's current end: no event of a job of this run comes earlier.
-      ;[last] = await Promise.race([client.xrevrange(eventsKey(queue), '+', '-', 'COUNT', 1), this.#failed.promise])
+      const [last] = await Promise.race([client.xrevrange(eventsKey(queue), '+', '-', 'COUNT', 1), this.#failed.promise])
+      from = last?.[0] ?? '0-0'
       await Promise.race([client.set(runKey(queue, this.id), '', 'PX', RUN_KEY_TTL), this.#failed.promise])
     } catch (error) {
       this.#fail(error)
@@ -117,18 +132,45 @@ export class Run {
     }, RUN_KEY_TTL / 3)
     this.#queue = new Queue(queue, { connection: client })
     this.#queue.on('error', ignore)
-    const events = new QueueEvents(queue, { connection: client, lastEventId: last?.[0] ?? '0-0' })
-    events.on('error', ignore)
-    events.on('completed', ({ jobId, returnvalue }) => this.#settle(jobId, returnvalue as unknown as Outcome))
-    events.on('failed', ({ jobId, failedReason }) => {
-      if (this.#jobs.has(jobId)) this.#resolve(jobId, { error: new Error(failedReason) })
-    })
-    this.#events = events
+    void this.#listen(reader, from)
     this.#ready = true
   }
 
-  readonly #onClose = (): void => {
-    if (this.#lost !== undefined || this.#disconnected) return
+  /**
+   * Reads the queue's event stream from `from` until the run disconnects, settling the run's jobs
+   * as their outcomes arrive. A read cut by a lost connection is sent again when it is back, from
+   * the last event seen, so nothing is missed; one left pending by a disconnect is abandoned.
+   */
+  async #listen(reader: RedisClient, from: string): Promise<void> {
+    const key = eventsKey(this.#settings.queue)
+    let id = from
+    while (this.#disconnected === undefined) {
+      let reply: [key: string, entries: [id: string, fields: string[]][]][] | null
+      try {
+        reply = await reader.xread('COUNT', 1000, 'BLOCK', 10_000, 'STREAMS', key, id)
+      } catch {
+        continue
+      }
+      for (const [entryId, fields] of reply?.[0]?.[1] ?? []) {
+        id = entryId
+        this.#onEvent(fields)
+      }
+    }
+  }
+
+  /** One entry of the event stream: `event <name> jobId <id> …` (BullMQ writes these first). */
+  #onEvent(fields: string[]): void {
+    const id = fields[3]!
+    if (!this.#jobs.has(id)) return
+    const event = fields[1]
+    if (event === 'completed') this.#resolve(id, decodeOutcome(JSON.parse(valueOf(fields, 'returnvalue')) as Outcome, id))
+    else if (event === 'failed') this.#resolve(id, { error: new Error(valueOf(fields, 'failedReason')) })
+  }
+
+  /** A connection is down: the run fails unless every connection is back within `connectTimeout`. */
+  #onClose(connection: RedisClient): void {
+    this.#down.add(connection)
+    if (this.#lost !== undefined || this.#disconnected !== undefined) return
     const { endpoint, connectTimeout } = this.#settings
     this.#lost = setTimeout(() => {
       const message = `Lost the connection to Redis at ${endpoint.address} for ${connectTimeout} ms`
@@ -136,7 +178,9 @@ export class Run {
     }, connectTimeout)
   }
 
-  readonly #onReady = (): void => {
+  #onReady(connection: RedisClient): void {
+    this.#down.delete(connection)
+    if (this.#down.size > 0) return
     clearTimeout(this.#lost)
     this.#lost = undefined
   }
@@ -170,10 +214,6 @@ export class Run {
       if ('error' in outcome) throw outcome.error
       return outcome.value
     })
-  }
-
-  #settle(id: string, outcome: Outcome): void {
-    if (this.#jobs.has(id)) this.#resolve(id, decodeOutcome(outcome, id))
   }
 
   #resolve(id: string, outcome: Decoded): void {
@@ -228,7 +268,7 @@ export class Run {
     if (started === undefined) return
     const client = this.#client!
     // A run stopped while connecting does not wait for the connect timeout.
-    if (!this.#ready) this.#disconnect()
+    if (!this.#ready) void this.#disconnect()
     await started.catch(ignore)
     if (this.#jobs.size > 0 && !this.#failure) {
       for (const [id, job] of this.#jobs) this.#cancel(id, job, new DOMException('The run ended', 'AbortError'))
@@ -239,13 +279,13 @@ export class Run {
     if (!this.#failure) {
       await Promise.race([client.del(runKey(this.#settings.queue, this.id)), this.#failed.promise]).catch(ignore)
     }
-    await Promise.all([this.#events?.close(), this.#queue?.close()]).catch(ignore)
-    this.#disconnect()
+    // The queue shares the run's connection: closing it sends nothing to Redis.
+    await this.#queue?.close().catch(ignore)
+    await this.#disconnect()
   }
 
-  #disconnect(): void {
-    this.#disconnected = true
+  #disconnect(): Promise<void> {
     clearTimeout(this.#lost)
-    this.#client!.disconnect()
+    return (this.#disconnected ??= Promise.all([closeClient(this.#client!), closeClient(this.#reader!)]).then(ignore))
   }
 }

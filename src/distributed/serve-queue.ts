@@ -5,7 +5,7 @@ import { checkDuration, checkInteger, checkOptions, describe } from '../errors.j
 import type { TaskContext } from '../types.js'
 import { checkWorkerData, startPool, type WorkerPool } from '../workers/pool.js'
 import { resolveModule, runOn } from '../workers/worker-map.js'
-import { checkConnection, createClient, type Connection, type Endpoint } from './connection.js'
+import { checkConnection, closeClient, createClient, type Connection, type Endpoint } from './connection.js'
 import { Worker } from './peers.js'
 import {
   CANCELLED,
@@ -194,8 +194,7 @@ export class QueueServer {
   async #shutdown(): Promise<void> {
     await this.#worker.close(this.#client.status !== 'ready')
     await this.#pool?.destroy()
-    this.#subscriber.disconnect()
-    this.#client.disconnect()
+    await Promise.all([closeClient(this.#subscriber), closeClient(this.#client)])
   }
 
   /** {@link close}, for `await using server = serveQueue(…)`. */

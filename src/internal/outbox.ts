@@ -1,5 +1,8 @@
-import { deferred, type Deferred } from './deferred.js'
+import type { Deferred } from './deferred.js'
 import { Deque } from './deque.js'
+
+/** A parked `next()` call. */
+type Waiter<T> = Pick<Deferred<IteratorResult<T>>, 'resolve' | 'reject'>
 
 /** The answer of an iterator that has ended. */
 export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined })
@@ -11,9 +14,14 @@ export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true,
  * every other call is answered done.
  */
 export class Outbox<T> {
-  readonly #parked = new Deque<Deferred<IteratorResult<T>>>()
+  readonly #parked = new Deque<Waiter<T>>()
+  /** What {@link #capture} captured, for {@link park}: one shared executor, no closure per call. */
+  #resolve: Waiter<T>['resolve'] | undefined
+  #reject: Waiter<T>['reject'] | undefined
   #closed = false
   #error: { error: unknown } | undefined
+  /** Set by {@link abort}: every later call rejects with this reason. */
+  #aborted: { reason: unknown } | undefined
   /** Settles when the upstream has been closed; done answers wait for it. */
   #closing: Promise<void> = Promise.resolve()
 
@@ -28,9 +36,14 @@ export class Outbox<T> {
 
   /** Parks a `next()` call until {@link resolve}, {@link fail} or {@link end} answers it. */
   park(): Promise<IteratorResult<T>> {
-    const waiter = deferred<IteratorResult<T>>()
-    this.#parked.push(waiter)
-    return waiter.promise
+    const promise = new Promise(this.#capture)
+    this.#parked.push({ resolve: this.#resolve!, reject: this.#reject! })
+    return promise
+  }
+
+  readonly #capture = (resolve: Waiter<T>['resolve'], reject: Waiter<T>['reject']): void => {
+    this.#resolve = resolve
+    this.#reject = reject
   }
 
   /** Answers the oldest parked call. */
@@ -71,8 +84,20 @@ export class Outbox<T> {
     for (const waiter of this.#drain()) waiter.resolve(DONE)
   }
 
+  /**
+   * Ends the iteration with an abort (guarantee 6): every parked call rejects with `reason` at
+   * once, and so does every later call.
+   */
+  abort(reason: unknown): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#aborted = { reason }
+    for (const waiter of this.#drain()) waiter.reject(reason)
+  }
+
   /** The answer to a `next()` call after the iteration has ended. */
   answerClosed(): Promise<IteratorResult<T>> {
+    if (this.#aborted) return Promise.reject(this.#aborted.reason)
     const failure = this.#error
     if (failure) {
       this.#error = undefined
@@ -81,7 +106,7 @@ export class Outbox<T> {
     return this.#closing.then(() => DONE)
   }
 
-  *#drain(): Generator<Deferred<IteratorResult<T>>> {
+  *#drain(): Generator<Waiter<T>> {
     for (let waiter = this.#parked.shift(); waiter; waiter = this.#parked.shift()) yield waiter
   }
 }

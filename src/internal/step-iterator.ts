@@ -1,21 +1,17 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import type { Source } from '../types.js'
-import { checkResult, closeIterator, nextOf, openAsync, queuesReturn } from './iterator.js'
 import { DONE, Outbox } from './outbox.js'
+import { SourceReader, type PullListener } from './source-reader.js'
 
-/** The source is being read. */
-const OPEN = 0
-/** The source has ended: nothing to close. */
-const ENDED = 1
+/** A step's answer: a result, a promise of one, or {@link LATER}. */
+export type Step<Out> = IteratorResult<Out> | Promise<IteratorResult<Out>> | typeof LATER
+
 /**
- * A pull of the source failed. Its `return()` is still called when the iteration ends: a no-op
- * for an iterator that has finished, but an upstream `parallelMap` whose `signal` aborted rejects
- * at once and settles its calls after, and a `return()` of ours must wait for them.
+ * The step is answered later: by the continuation of the pull under way (which
+ * {@link StepIterator.pullThen} answers), or by {@link StepIterator.answer}.
  */
-const FAILED = 2
-/** The source was closed by us: a pull still under way answers done. */
-const CLOSED = 3
+export const LATER = Symbol('later')
 
 /**
  * The iterator of a one-source operator that answers each `next()` call with one {@link step}
@@ -23,24 +19,30 @@ const CLOSED = 3
  * keeps: the source is opened by the first `next()`, overlapping calls are answered in call order
  * by steps that never overlap (so the source's `next()` is never called concurrently), `return()`
  * takes effect at once even while calls are pending, and resolves only once the source's own
- * `return()` has (see `queuesReturn`), and the source is closed on every early exit.
+ * `return()` has (see `SourceReader.closeUpstream`), and the source is closed on every early exit.
+ *
+ * A step that decides synchronously what to do with each item ({@link pullThen}) costs one
+ * promise per item on top of the source's and the answer's: no async function, no `await`.
  */
 export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable {
   #source: Source<In> | undefined
-  #iterator: AsyncIterator<In> | undefined
-  #pulling = false
-  #sourceState = OPEN
-  /** Settles once the source's `return()` has (see `queuesReturn`). */
+  #reader: SourceReader<In> | undefined
+  /** The source was closed by us: a pull under way answers done, its late item dropped. */
+  #sourceClosed = false
+  /** Settles once the source's `return()` has (see `SourceReader.closeUpstream`). */
   #closing: Promise<void> = Promise.resolve()
   #stepping = false
+  /** The continuations of the pull under way by {@link pullThen}. */
+  #then: ((result: IteratorResult<In>) => Step<Out>) | undefined
+  #caught: ((error: unknown) => Step<Out>) | undefined
   readonly #outbox = new Outbox<Out>()
 
   constructor(source: Source<In>) {
     this.#source = source
   }
 
-  /** Produces the answer to one `next()` call; a rejection ends the iteration with that error. */
-  protected abstract step(): Promise<IteratorResult<Out>>
+  /** Produces the answer to one `next()` call; a throw or rejection ends the iteration with that error. */
+  protected abstract step(): Step<Out>
 
   /** Called by the first `next()`, after the source is opened. */
   protected start(): void {}
@@ -56,7 +58,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     if (this.#source !== undefined) this.#open(this.#source)
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     const answer = this.#outbox.park()
-    if (!this.#stepping) void this.#run()
+    if (!this.#stepping) this.#step()
     return answer
   }
 
@@ -74,38 +76,60 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   }
 
   /**
-   * Pulls one item from the source, or answers done once the source has ended or been closed (a
-   * pull under way when it is closed answers done too: its late item is dropped). An answer that
-   * is not an iterator result is a `TypeError`, as if the source had thrown it.
+   * Pulls one item from the source and hands it to `then`, whose answer answers the step open
+   * then: the step returns what this returns. Once the source has ended or been closed, `then`
+   * gets done at once (and a pull under way when it is closed answers done: its late item is
+   * dropped). An error of the source, or a `TypeError` for an answer that breaks the iterator
+   * protocol, goes to `caught`, or, without it, ends the iteration.
    */
-  protected pull(): Promise<IteratorResult<In>> {
-    if (this.#sourceState !== OPEN) return Promise.resolve(DONE)
-    this.#pulling = true
-    return nextOf(this.#iterator!).then(this.#pulled, this.#pullFailed)
+  protected pullThen(then: (result: IteratorResult<In>) => Step<Out>, caught?: (error: unknown) => Step<Out>): Step<Out> {
+    const reader = this.#reader!
+    if (reader.done) return then(DONE)
+    this.#then = then
+    this.#caught = caught
+    reader.pullTo(this.#listener)
+    return LATER
   }
 
-  readonly #pulled = (result: IteratorResult<In>): IteratorResult<In> => {
-    this.#pulling = false
-    if (this.#sourceState === CLOSED) return DONE
+  /** Answers the step open now, while a pull may be under way (see {@link LATER}). */
+  protected answer(step: Step<Out>): void {
+    this.#answer(step)
+  }
+
+  readonly #listener: PullListener<In> = {
+    pulled: (result) => {
+      const then = this.#then!
+      this.#then = this.#caught = undefined
+      this.#call(then, this.#sourceClosed ? DONE : result)
+    },
+    pullFailed: (error) => {
+      // A source closed meanwhile has its late error dropped, as a late item is.
+      if (this.#sourceClosed) {
+        this.#listener.pulled(DONE)
+        return
+      }
+      const caught = this.#caught
+      this.#then = this.#caught = undefined
+      if (caught === undefined) this.#failed(error)
+      else this.#call(caught, error)
+    },
+  }
+
+  /** Answers the step with what `continuation(value)` answers; a throw ends the iteration. */
+  #call<A>(continuation: (value: A) => Step<Out>, value: A): void {
+    let answer: Step<Out>
     try {
-      if (checkResult(result).done) this.#sourceState = ENDED
+      answer = continuation(value)
     } catch (error) {
-      this.#sourceState = FAILED
-      throw error
+      this.#failed(error)
+      return
     }
-    return result
-  }
-
-  readonly #pullFailed = (error: unknown): IteratorResult<In> => {
-    this.#pulling = false
-    if (this.#sourceState === CLOSED) return DONE
-    this.#sourceState = FAILED
-    throw error
+    this.#answer(answer)
   }
 
   /**
    * Closes the source now (once): its `return()` is called and awaited by the done answers that
-   * follow (see `queuesReturn`). Later pulls answer done.
+   * follow (see `SourceReader.closeUpstream`). Later pulls answer done.
    */
   protected closeSource(): void {
     this.#closeSource()
@@ -131,10 +155,9 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   #open(source: Source<In>): void {
     this.#source = undefined
     try {
-      this.#iterator = openAsync(source)
+      this.#reader = new SourceReader(source)
     } catch (error) {
       // A source that cannot be opened (a locked stream) fails the first `next()`, not the caller.
-      this.#sourceState = ENDED
       this.fail(error)
       return
     }
@@ -142,29 +165,44 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   }
 
   #closeSource(): Promise<void> {
-    if ((this.#sourceState === OPEN || this.#sourceState === FAILED) && this.#iterator !== undefined) {
-      this.#sourceState = CLOSED
-      this.#closing = closeIterator(this.#iterator, this.#pulling && queuesReturn(this.#iterator))
+    if (this.#reader !== undefined && !this.#sourceClosed) {
+      this.#sourceClosed = true
+      this.#closing = this.#reader.closeUpstream()
     }
     return this.#closing
   }
 
-  async #run(): Promise<void> {
+  /** Runs one step for the oldest parked call. */
+  #step(): void {
     this.#stepping = true
-    while (!this.#outbox.closed && this.#outbox.waiting > 0) {
-      let result: IteratorResult<Out>
-      try {
-        result = await this.step()
-      } catch (error) {
-        // Errors of a step come from the source, which has failed: passed on at once, since it may
-        // be a deadline of the upstream (its `signal`); the done answers after it wait for its close.
-        this.fail(error)
-        break
-      }
-      if (this.#outbox.closed) break
-      if (result.done) this.end()
-      else this.#outbox.resolve(result)
+    let answer: Step<Out>
+    try {
+      answer = this.step()
+    } catch (error) {
+      this.#failed(error)
+      return
     }
+    this.#answer(answer)
+  }
+
+  #answer(answer: Step<Out>): void {
+    if (answer === LATER) return
+    if (answer instanceof Promise) answer.then(this.#stepped, this.#failed)
+    else this.#stepped(answer)
+  }
+
+  readonly #stepped = (result: IteratorResult<Out>): void => {
     this.#stepping = false
+    if (this.#outbox.closed) return
+    if (result.done) this.end()
+    else this.#outbox.resolve(result)
+    if (!this.#outbox.closed && this.#outbox.waiting > 0) this.#step()
+  }
+
+  readonly #failed = (error: unknown): void => {
+    this.#stepping = false
+    // Errors of a step come from the source, which has failed: passed on at once, since it may
+    // be a deadline of the upstream (its `signal`); the done answers after it wait for its close.
+    this.fail(error)
   }
 }

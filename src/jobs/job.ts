@@ -12,13 +12,13 @@ import { checkTimeout, isFinished, readTimeout, untilFinished, type WaitOptions 
 
 /**
  * Where a job is in its life: `'Running'` from the start (or `'NotStarted'` first, while a
- * {@link JobTable}'s `throttleLimit` holds it back), then exactly one of `'Completed'` (the source
+ * `JobTable`'s `throttleLimit` holds it back), then exactly one of `'Completed'` (the source
  * ended), `'Failed'` (the factory or the source threw; see `job.error`) or `'Stopped'` (`stop()`
  * was called). PowerShell's `JobState` names.
  */
 export type JobState = 'NotStarted' | 'Running' | 'Completed' | 'Failed' | 'Stopped'
 
-/** What a job's factory receives: wire both into the pipeline it returns. */
+/** What a job's factory receives: wire it into the pipeline the factory returns. */
 export interface JobContext {
   /**
    * Aborted by `job.stop()` (the reason is a `DOMException` named `'AbortError'`). Pass it as
@@ -70,13 +70,13 @@ export interface StopOptions {
 const STOP_TIMEOUT = 5_000
 
 /**
- * The private option key of a {@link JobTable}: a job started with a function under it is
+ * The private option key of a `JobTable`: a job started with a function under it is
  * `'NotStarted'` and hands that function its start function, which the table calls when a slot is
  * free. Users cannot reach the symbol, and a symbol key passes `checkOptions`.
  */
 export const START_LATER: unique symbol = Symbol('foreach-parallel.startLater')
 
-/** {@link JobOptions} as a {@link JobTable} passes them. */
+/** {@link JobOptions} as a `JobTable` passes them. */
 export interface QueuedJobOptions extends JobOptions {
   readonly [START_LATER]: (start: () => void) => void
 }
@@ -102,7 +102,7 @@ const RESOLVED: Promise<void> = Promise.resolve()
  * - `report` when an item reports (a `CustomEvent` whose `detail` is the {@link ItemReport}; see
  *   `job.itemReports`);
  * - `statechange` when `state` changes: once when the job leaves `'Running'` (see `job.state`,
- *   `job.error`), and before that once more for a job a {@link JobTable} held as `'NotStarted'`.
+ *   `job.error`), and before that once more for a job a `JobTable` held as `'NotStarted'`.
  *
  * A job never causes an unhandled rejection: a failure is kept in `error`, and is thrown only to
  * a caller that asked for results through the async iterator.

@@ -5,25 +5,29 @@
  * concurrency filter does it (a short stretch at a lower limit). Pure: time comes in with each
  * sample, so tests drive it with synthetic latencies.
  *
- * The rule, once per window of samples:
- * - `queue = inFlight × (1 − noLoad / latency)` estimates how many calls wait in the service's
- *   queue rather than being served (Little's law: latency above the no-load latency is queueing).
+ * The rule, once per window (at least 40 samples, and as many as were in flight, of attempts that
+ * started after the previous window closed):
+ * - `queue = inFlight × (1 − noLoad / latency)`, with the window's median latency, estimates how
+ *   many calls wait in the service's queue rather than being served (Little's law: latency above
+ *   the no-load latency is time spent queueing).
  * - above `beta` queued calls the limit drops to what the service holds plus `alpha` (at most by
- *   half at once); below `alpha` it grows; in between it holds. `alpha` is 10% of the limit and at
- *   least one call, `beta` 20% and at least two: a short queue keeps the service busy, a long one
- *   only adds latency.
+ *   half at once); below `alpha` it grows (by `beta` when there is no queue to speak of, else by
+ *   one); in between it holds. `alpha` is 10% of the limit and at least one call, `beta` 20% and
+ *   at least two: a short queue keeps the service busy, a long one only adds latency.
+ * - until the first sign of a queue it doubles instead (TCP's slow start).
  * - it grows only when the calls are what holds the run back: in most of the window's samples at
  *   least half the limit was running and the consumer was waiting for a result.
  * - an overload (a timeout, a 429) cuts the limit by 10% at once, once per round: overloads of
  *   calls that started before the last cut are the same overload.
- * - the no-load latency is the lowest window median since the last re-measurement. It is
- *   re-measured at the start and every 10 s, by halving the limit until the latency stops falling
- *   with it, and at once when a cut leaves the latency where it was (the service itself got
- *   slower: no queue to drain). After a re-measurement the limit goes back to where it was.
+ * - the no-load latency is re-measured every 10 s, and at once when the latency moves against
+ *   what a queue would do (in slow start it rises with the calls: the initial limit was already
+ *   queueing; after a cut it stays put: the service got slower, or lost slots meanwhile). To
+ *   re-measure, the limit halves until the latency stops falling with it; then it goes back.
+ *   Between re-measurements a window median at least 10% lower replaces it (nearer is noise).
  */
 
 /** Fewest samples a window needs, so that its median means something. */
-const MIN_SAMPLES = 20
+const MIN_SAMPLES = 40
 /** How often the no-load latency is re-measured, in the clock's unit (ms). */
 const PROBE_INTERVAL = 10_000
 /** What an overload leaves of the limit. */
@@ -31,11 +35,13 @@ const BACKOFF = 0.9
 /** A window median this far below the no-load latency replaces it (nearer is noise). */
 const FASTER = 0.9
 
-/** Where a window's latency lies between the previous window's and proportional to the in-flight change. */
-function followedLoad(latency: number, inFlight: number, previousLatency: number, previousInFlight: number): boolean {
-  // Queueing makes latency proportional to the calls in flight; service time does not move with
-  // them. Closer to the proportional drop than to no drop: the drop was queue draining.
-  return latency <= (previousLatency * (1 + inFlight / previousInFlight)) / 2
+/**
+ * How far the latency moved with the calls in flight since the previous window: 0 if it stayed
+ * where it was, 1 if it changed in proportion. Queueing makes latency proportional to the calls
+ * in flight; service time does not move with them. `NaN` without a previous window.
+ */
+function followedLoad(latency: number, inFlight: number, previousLatency: number, previousInFlight: number): number {
+  return (latency / previousLatency - 1) / (inFlight / previousInFlight - 1)
 }
 
 /** The median of the first `count` values (sorted in place). */
@@ -66,8 +72,10 @@ export class VegasController {
   /** The previous window's median latency and mean in-flight; `NaN` when there is none. */
   #previousLatency = NaN
   #previousInFlight = NaN
-  /** When the next re-measurement is due. */
-  #nextProbe = -Infinity
+  /** When the next re-measurement is due; `NaN` until the first window. */
+  #nextProbe = NaN
+  /** Until the first sign of a queue, the limit doubles at every window (TCP's slow start). */
+  #slowStart = true
   /** While re-measuring: the limit to go back to; `0` otherwise. */
   #restore = 0
 
@@ -125,7 +133,8 @@ export class VegasController {
     this.#newWindow(now)
 
     if (this.#restore > 0) {
-      if (this.#limit > this.min && followedLoad(latency, inFlight, previousLatency, previousInFlight)) {
+      const drained = inFlight <= 0.8 * previousInFlight && followedLoad(latency, inFlight, previousLatency, previousInFlight) >= 0.65
+      if (drained && this.#limit > this.min) {
         this.#limit = Math.max(this.min, Math.floor(this.#limit / 2))
         return
       }
@@ -133,29 +142,37 @@ export class VegasController {
       this.#nextProbe = now + PROBE_INTERVAL
       if (limited) this.#limit = this.#restore
       this.#restore = 0
+      // The next window's load is not comparable with this one's.
+      this.#previousLatency = this.#previousInFlight = NaN
       return
     }
 
-    if (limited && now >= this.#nextProbe && this.#limit > this.min) {
+    if (Number.isNaN(this.#nextProbe)) this.#nextProbe = now + PROBE_INTERVAL
+    const followed = followedLoad(latency, inFlight, previousLatency, previousInFlight)
+    // Re-measure the no-load latency when it is due, or when the latency moved against what a
+    // queue would do: in slow start it rose with the calls (the initial limit already queued), or
+    // after a cut it stayed where it was (the service got slower, or had fewer slots meanwhile).
+    // Only while the calls are what holds the run back: otherwise the run would not come back.
+    const suspect =
+      (this.#slowStart && inFlight >= 1.25 * previousInFlight && followed >= 0.5) ||
+      (inFlight <= 0.8 * previousInFlight && followed <= 0.5)
+    if (limited && this.#limit > this.min && (suspect || now >= this.#nextProbe)) {
       this.#restore = this.#limit
       this.#limit = Math.max(this.min, Math.floor(this.#limit / 2))
       return
     }
 
-    if (!(latency >= this.#noLoad * FASTER)) {
-      this.#noLoad = latency
-    } else if (inFlight <= 0.8 * previousInFlight && !followedLoad(latency, inFlight, previousLatency, previousInFlight)) {
-      // Fewer calls in flight, the same latency: the service got slower, there was no queue.
-      this.#noLoad = latency
-    }
+    if (!(latency >= this.#noLoad * FASTER)) this.#noLoad = latency
     const queue = inFlight * (1 - this.#noLoad / latency)
     const limit = this.#limit
     const alpha = Math.max(1, 0.1 * limit)
     const beta = Math.max(2, 0.2 * limit)
+    if (queue >= alpha / 2) this.#slowStart = false
     if (queue > beta) {
       this.#cut(Math.max(Math.ceil(limit / 2), Math.round(inFlight - queue + alpha)), now)
     } else if (limited && queue < alpha) {
-      this.#limit = Math.min(this.max, limit + (queue < alpha / 2 ? Math.round(beta) : 1))
+      const step = this.#slowStart ? limit : queue < alpha / 2 ? Math.round(beta) : 1
+      this.#limit = Math.min(this.max, limit + step)
     }
   }
 
@@ -163,6 +180,7 @@ export class VegasController {
   #cut(limit: number, now: number): void {
     this.#limit = Math.max(this.min, Math.min(this.#limit - 1, limit))
     this.#lastCut = now
+    this.#slowStart = false
   }
 
   #newWindow(now: number): void {

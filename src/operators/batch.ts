@@ -1,7 +1,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkDuration, checkInteger, checkOptions, checkSource } from '../errors.js'
-import { StepIterator } from '../internal/step-iterator.js'
+import { LATER, StepIterator, type Step } from '../internal/step-iterator.js'
 import { DONE } from '../internal/outbox.js'
 import type { Source } from '../types.js'
 
@@ -14,13 +14,17 @@ export interface BatchOptions {
   readonly maxWait?: number
 }
 
-const EXPIRED = Symbol('expired')
-
 class BatchIterator<T> extends StepIterator<T, T[]> {
   readonly #size: number
   readonly #maxWait: number | undefined
-  /** A pull still pending when `maxWait` sent a batch out: the next batch starts with its item. */
-  #pending: Promise<IteratorResult<T>> | undefined
+  /** The batch being filled; with `maxWait`, an item that came after its batch went out starts the next. */
+  #items: T[] = []
+  /** A step is waiting for this batch. */
+  #asked = false
+  /** A pull is under way: with `maxWait`, one may outlive the batch that asked for it. */
+  #pulling = false
+  /** The batch's first item has waited `maxWait`: it goes out when next asked. */
+  #expired = false
   /** An error of the source that came after items of a batch: thrown once they are out. */
   #failure: { error: unknown } | undefined
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -35,33 +39,48 @@ class BatchIterator<T> extends StepIterator<T, T[]> {
     clearTimeout(this.#timer)
   }
 
-  protected override async step(): Promise<IteratorResult<T[]>> {
+  protected override step(): Step<T[]> {
+    if (this.#items.length > 0 && (this.#expired || this.#failure)) return this.#flush()
     if (this.#failure) throw this.#failure.error
-    const items: T[] = []
-    let expired: Promise<typeof EXPIRED> | undefined
-    while (items.length < this.#size) {
-      const pull = (this.#pending ??= this.pull())
-      let result: IteratorResult<T> | typeof EXPIRED
-      try {
-        result = await (expired === undefined ? pull : Promise.race([pull, expired]))
-      } catch (error) {
-        this.#pending = undefined
-        if (items.length === 0) throw error
-        // Like a loop that got this far, the items pulled before the error go out first.
-        this.#failure = { error }
-        break
-      }
-      if (result === EXPIRED) break
-      this.#pending = undefined
-      if (result.done) break
-      items.push(result.value)
-      if (items.length === 1 && this.#maxWait !== undefined) {
-        expired = new Promise((resolve) => {
-          this.#timer = setTimeout(resolve, this.#maxWait, EXPIRED)
-        })
-      }
+    this.#asked = true
+    return this.#pulling ? LATER : this.#pull()
+  }
+
+  #pull(): Step<T[]> {
+    this.#pulling = true
+    return this.pullThen(this.#collect, this.#caught)
+  }
+
+  readonly #collect = (result: IteratorResult<T>): Step<T[]> => {
+    this.#pulling = false
+    if (result.done) return this.#asked ? this.#flush() : LATER
+    if (this.#items.push(result.value) === 1 && this.#maxWait !== undefined) {
+      this.#timer = setTimeout(this.#expire, this.#maxWait)
     }
+    if (!this.#asked) return LATER
+    return this.#items.length < this.#size ? this.#pull() : this.#flush()
+  }
+
+  readonly #caught = (error: unknown): Step<T[]> => {
+    this.#pulling = false
+    // Like a loop that got this far, the items pulled before the error go out first.
+    if (this.#items.length === 0 && this.#asked) throw error
+    this.#failure = { error }
+    return this.#asked ? this.#flush() : LATER
+  }
+
+  /** `maxWait` is over: the batch goes out now, while its pull (if any) carries on for the next. */
+  readonly #expire = (): void => {
+    this.#timer = undefined
+    this.#expired = true
+    if (this.#asked) this.answer(this.#flush())
+  }
+
+  #flush(): IteratorResult<T[]> {
     clearTimeout(this.#timer)
+    const items = this.#items
+    this.#items = []
+    this.#asked = this.#expired = false
     return items.length > 0 ? { done: false, value: items } : DONE
   }
 }

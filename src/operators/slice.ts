@@ -1,12 +1,13 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkInteger, checkSource } from '../errors.js'
-import { StepIterator } from '../internal/step-iterator.js'
+import { StepIterator, type Step } from '../internal/step-iterator.js'
 import { DONE } from '../internal/outbox.js'
 import type { Source } from '../types.js'
 
 class SliceIterator<T> extends StepIterator<T, T> {
   readonly #start: number
+  /** Where to stop: 0 when nothing is wanted (`slice(n, n)`), which skips nothing either. */
   readonly #end: number
   /** Items pulled so far: the index of the next one. */
   #index = 0
@@ -14,28 +15,22 @@ class SliceIterator<T> extends StepIterator<T, T> {
   constructor(source: Source<T>, start: number, end: number) {
     super(source)
     this.#start = start
-    this.#end = end
+    this.#end = end === start ? 0 : end
   }
 
-  protected override async step(): Promise<IteratorResult<T>> {
-    // Nothing wanted (`slice(n, n)`): skip nothing, close at once.
-    if (this.#start >= this.#end) {
-      this.closeSource()
-      return DONE
-    }
-    while (this.#index < this.#start) {
-      const skipped = await this.pull()
-      if (skipped.done) return skipped
-      this.#index++
-    }
+  protected override step(): Step<T> {
     if (this.#index >= this.#end) {
       this.closeSource()
       return DONE
     }
-    const result = await this.pull()
+    return this.pullThen(this.#counted)
+  }
+
+  readonly #counted = (result: IteratorResult<T>): Step<T> => {
     if (result.done) return result
+    if (this.#index++ < this.#start) return this.step()
     // The last wanted item is out: close the source now rather than at the next pull.
-    if (++this.#index >= this.#end) this.closeSource()
+    if (this.#index >= this.#end) this.closeSource()
     return result
   }
 }

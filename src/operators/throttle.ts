@@ -3,7 +3,7 @@
 import { delay } from 'abort-controller-x'
 import { checkDuration, checkInteger, checkOptions, checkSignal, checkSource } from '../errors.js'
 import { Deque } from '../internal/deque.js'
-import { StepIterator } from '../internal/step-iterator.js'
+import { StepIterator, type Step } from '../internal/step-iterator.js'
 import type { Source } from '../types.js'
 
 /** Options of {@link throttle}. */
@@ -20,7 +20,10 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
   readonly #limit: number
   readonly #interval: number
   readonly #signal: AbortSignal | undefined
-  /** When each of the last `limit` items was handed out (`performance.now()`), oldest first. */
+  /**
+   * When each of the last `limit` items was handed out (`performance.now()`), oldest first; those
+   * handed out more than an interval ago are dropped, so a limit that never binds keeps little.
+   */
   readonly #handedAt = new Deque<number>()
   /** Aborted when the iteration ends, to end a wait at once. */
   readonly #stopped = new AbortController()
@@ -48,19 +51,30 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
     this.fail(this.#signal!.reason)
   }
 
-  protected override async step(): Promise<IteratorResult<T>> {
+  protected override step(): Step<T> {
     // Pulling before waiting lets the end of the source go out at once, not a slot later.
-    const result = await this.pull()
+    return this.pullThen(this.#admit)
+  }
+
+  readonly #admit = (result: IteratorResult<T>): Step<T> => {
     if (result.done) return result
     const handedAt = this.#handedAt
-    if (handedAt.length === this.#limit) {
-      // The slot of the oldest of the last `limit` items frees up `interval` ms after it went out.
-      // Timers may fire a little early against performance.now(), so wait until it really has
-      // (in whole milliseconds, the timers' own grain).
-      const free = handedAt.shift()! + this.#interval
-      for (let wait = free - performance.now(); wait > 0; wait = free - performance.now()) {
-        await delay(this.#stopped.signal, Math.ceil(wait))
-      }
+    const now = performance.now()
+    // An item handed out a whole interval ago no longer counts: only the window's are kept.
+    while (handedAt.length > 0 && handedAt.peek()! <= now - this.#interval) handedAt.shift()
+    if (handedAt.length === this.#limit) return this.#waitForSlot(result)
+    handedAt.push(now)
+    return result
+  }
+
+  async #waitForSlot(result: IteratorResult<T>): Promise<IteratorResult<T>> {
+    const handedAt = this.#handedAt
+    // The slot of the oldest of the last `limit` items frees up `interval` ms after it went out.
+    // Timers may fire a little early against performance.now(), so wait until it really has
+    // (in whole milliseconds, the timers' own grain).
+    const free = handedAt.shift()! + this.#interval
+    for (let wait = free - performance.now(); wait > 0; wait = free - performance.now()) {
+      await delay(this.#stopped.signal, Math.ceil(wait))
     }
     handedAt.push(performance.now())
     return result

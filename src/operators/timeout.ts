@@ -1,7 +1,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkDuration, checkOneOf, checkOptions, checkSource, describe, TimeoutError } from '../errors.js'
-import { StepIterator } from '../internal/step-iterator.js'
+import { StepIterator, type Step } from '../internal/step-iterator.js'
 import type { Source } from '../types.js'
 
 /** Options of {@link timeout}. At least one of `total` and `each` is required. */
@@ -21,7 +21,12 @@ class TimeoutIterator<T> extends StepIterator<T, T> {
   readonly #each: number | undefined
   readonly #quiet: boolean
   #totalTimer: Timer | undefined
+  /**
+   * One timer for `each`, not one per item: when it fires it checks the deadline of the pull under
+   * way (`performance.now()` ms, `Infinity` when none is), and waits again for what is left of it.
+   */
   #eachTimer: Timer | undefined
+  #eachDeadline = Infinity
 
   constructor(source: Source<T>, total: number | undefined, each: number | undefined, quiet: boolean) {
     super(source)
@@ -41,14 +46,27 @@ class TimeoutIterator<T> extends StepIterator<T, T> {
     clearTimeout(this.#eachTimer)
   }
 
-  protected override async step(): Promise<IteratorResult<T>> {
-    if (this.#each === undefined) return this.pull()
-    this.#eachTimer = setTimeout(this.#expire, this.#each, `No item came within ${this.#each} ms`)
-    try {
-      return await this.pull()
-    } finally {
-      clearTimeout(this.#eachTimer)
-    }
+  protected override step(): Step<T> {
+    const each = this.#each
+    if (each === undefined) return this.pullThen(passOn)
+    this.#eachDeadline = performance.now() + each
+    this.#eachTimer ??= setTimeout(this.#checkEach, each)
+    return this.pullThen(this.#arrived)
+  }
+
+  readonly #arrived = (result: IteratorResult<T>): IteratorResult<T> => {
+    this.#eachDeadline = Infinity
+    return result
+  }
+
+  readonly #checkEach = (): void => {
+    this.#eachTimer = undefined
+    // No pull under way: the next one sets a timer again.
+    if (this.#eachDeadline === Infinity) return
+    // Timers may fire a little early against performance.now(): wait for what is left, in whole ms.
+    const left = this.#eachDeadline - performance.now()
+    if (left > 0) this.#eachTimer = setTimeout(this.#checkEach, Math.ceil(left))
+    else this.#expire(`No item came within ${this.#each} ms`)
   }
 
   /** Whether a pending `next()` waits or not, the deadline closes the source now. */
@@ -56,6 +74,10 @@ class TimeoutIterator<T> extends StepIterator<T, T> {
     if (this.#quiet) this.end()
     else this.fail(new TimeoutError(message))
   }
+}
+
+function passOn<T>(result: IteratorResult<T>): IteratorResult<T> {
+  return result
 }
 
 /**

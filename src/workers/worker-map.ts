@@ -1,21 +1,24 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Piscina } from 'piscina'
-import { checkInteger, checkOptions, describe } from '../errors.js'
+import { checkOptions, describe } from '../errors.js'
+import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
 import { configure, PARALLEL_MAP_OPTIONS, parallelMap } from '../parallel-map.js'
-import type { Operator, ParallelMapOptions } from '../types.js'
-import { fromRecord } from './cloned-error.js'
-import { checkWorkerData, startPool, type WorkerPool } from './pool.js'
-import type { WorkerTask } from './worker.js'
+import type { ParallelMapOptions, Source } from '../types.js'
+import { checkThreads, checkWorkerData, Pool, type WorkerPool } from './pool.js'
+import type { WorkerTask } from './protocol.js'
+import { WorkerRun, type RunPool } from './run.js'
 
 /** Options of {@link workerMap}: those of `parallelMap`, and where and how the module runs. */
 export interface WorkerMapOptions extends ParallelMapOptions {
   /**
-   * Most tasks running at once, and the size of the run's own pool. Integer >= 1 or `Infinity`
-   * (then the pool has `os.availableParallelism()` threads and the rest wait in its queue).
-   * Default `os.availableParallelism()`.
+   * Most tasks running at once, and the most threads of the run's own pool: an integer from 1 to
+   * `4 × os.availableParallelism()` (at least 256), or `Infinity` (then the pool has
+   * `os.availableParallelism()` threads and the other items wait in its queue). Default
+   * `os.availableParallelism()`, or with `pool` its `maxThreads`.
    */
   readonly concurrency?: number
   /** The export of the module to call. Default `'default'`. */
@@ -29,16 +32,24 @@ export interface WorkerMapOptions extends ParallelMapOptions {
   readonly pool?: WorkerPool
 }
 
+/**
+ * A string that names a URL scheme (`https:`, `data:`), as opposed to a path. A Windows drive
+ * letter (`C:\`) is one letter, and a scheme has at least two.
+ */
+const URL_SCHEME = /^[a-z][a-z\d+.-]+:/i
+
 /** `module` as a `file:` URL of an existing file: a URL, a `file:` URL string or a path. */
 export function resolveModule(module: unknown): string {
   let url: URL
   if (module instanceof URL) url = module
   else if (typeof module === 'string' && module !== '') {
-    url = module.startsWith('file:') ? new URL(module) : pathToFileURL(resolve(module))
+    url = URL_SCHEME.test(module) ? new URL(module) : pathToFileURL(resolve(module))
   } else {
     throw new TypeError(`Expected module to be a path or a file: URL, got ${describe(module)}`)
   }
-  if (url.protocol !== 'file:') throw new TypeError(`Expected module to be a path or a file: URL, got ${url.href}`)
+  if (url.protocol !== 'file:') {
+    throw new TypeError(`Expected module to be a path or a file: URL, got ${url.href} (worker threads load local files only)`)
+  }
   const path = fileURLToPath(url)
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) {
     throw Object.assign(new Error(`Cannot find worker module ${path}`), { code: 'ERR_MODULE_NOT_FOUND' })
@@ -46,76 +57,33 @@ export function resolveModule(module: unknown): string {
   return url.href
 }
 
-/** Runs one item on `pool`; its `signal` aborting terminates the thread, which piscina replaces. */
-export async function runOn(pool: WorkerPool, task: WorkerTask, signal: AbortSignal): Promise<unknown> {
-  try {
-    return await pool.run(task, { signal })
-  } catch (error) {
-    if (error instanceof DOMException && error.name === 'DataCloneError') {
-      throw new TypeError(`Item ${task.index} could not be cloned to a worker thread: ${error.message}`, {
-        cause: error,
-      })
-    }
-    throw fromRecord(error)
-  }
+/** One item for {@link runOn}. */
+export interface ItemTask {
+  readonly module: string
+  readonly exportName: string
+  readonly item: unknown
+  readonly index: number
+  readonly attempt: number
 }
 
 /**
- * A run with a pool of its own: passes the scheduler's iterator through and destroys the pool (if
- * the first item created it) when the iteration ends: on completion, on an error, on `return()`.
+ * Runs one item on `pool` outside `workerMap` (the distributed queue server does): `signal`
+ * aborting terminates its thread, which the pool replaces.
  */
-class PoolRun<R> implements AsyncIterableIterator<R> {
-  readonly #threads: number
-  readonly #workerData: unknown
-  readonly #signal: AbortSignal | undefined
-  #iterator: AsyncIterator<R> | undefined
-  #pool: WorkerPool | undefined
-  #destroyed: Promise<void> | undefined
-
-  constructor(threads: number, workerData: unknown, signal: AbortSignal | undefined) {
-    this.#threads = threads
-    this.#workerData = workerData
-    this.#signal = signal
+export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal): Promise<unknown> {
+  let target: AbortTarget | undefined
+  const onAbort = (): void => target?.abort(signal.reason)
+  signal.addEventListener('abort', onAbort, { once: true })
+  const abortable: ForwardsAbort = {
+    [FORWARD_ABORT](forwardTo) {
+      target = forwardTo
+      if (signal.aborted) forwardTo.abort(signal.reason)
+    },
   }
-
-  /** The pool, started by the run's first item. */
-  get pool(): WorkerPool {
-    return (this.#pool ??= startPool(this.#threads, this.#workerData))
-  }
-
-  start(iterator: AsyncIterator<R>): this {
-    this.#iterator = iterator
-    return this
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this
-  }
-
-  next(): Promise<IteratorResult<R>> {
-    return this.#iterator!.next().then(
-      (result) => (result.done ? this.#destroy().then(() => result) : result),
-      (error: unknown) => {
-        const destroyed = this.#destroy()
-        // An abort of the run's signal rejects at once, as parallelMap's does; the threads go meanwhile.
-        if (this.#signal?.aborted) throw error
-        return destroyed.then(() => {
-          throw error
-        })
-      },
-    )
-  }
-
-  async return(value?: unknown): Promise<IteratorResult<R>> {
-    const result = await this.#iterator!.return!(value)
-    await this.#destroy()
-    return result
-  }
-
-  /** Terminates the pool's threads once; resolves when they have exited. */
-  #destroy(): Promise<void> {
-    return (this.#destroyed ??= this.#pool === undefined ? Promise.resolve() : this.#pool.destroy())
-  }
+  const { module, exportName, item, index, attempt } = task
+  return pool
+    .run([item, index, attempt, 0, module, exportName], abortable, undefined)
+    .finally(() => signal.removeEventListener('abort', onAbort))
 }
 
 /**
@@ -125,10 +93,16 @@ class PoolRun<R> implements AsyncIterableIterator<R> {
  * structured-cloned; an error keeps its built-in class, `name`, `message`, `stack`, primitive
  * fields (`code`) and `cause`. Every `parallelMap` option and guarantee applies; a task whose per-item
  * `timeout` expires, or whose run is aborted, is stopped by terminating its thread, even in a busy
- * loop, and the pool replaces the thread.
+ * loop, and the pool replaces the thread. The `timeout` counts from the moment the function starts
+ * on its thread: neither the wait for a thread nor a thread's start-up counts.
  *
- * Each run (each application of the operator) starts its own pool at its first item and destroys it
- * when the iteration ends, unless `pool` is given.
+ * Each run (each application of the operator) starts its own pool, one thread per item as the items
+ * come (up to `concurrency`), and destroys it when the iteration ends, unless `pool` is given.
+ *
+ * An error that a thread raises outside a task (a throw in a timer, an unhandled rejection) ends
+ * that thread, which is replaced. If an item was running on it, that item fails with the error;
+ * otherwise every run on the pool fails with it: its running items are stopped and its next answer
+ * is the error (on a shared pool that no run uses at that moment, the next run to start).
  *
  * @param module - a URL, a `file:` URL string or a path (a relative path resolves against
  *   `process.cwd()`) of a module whose export takes `(item, context)`. It may be TypeScript when the
@@ -143,7 +117,10 @@ class PoolRun<R> implements AsyncIterableIterator<R> {
  * for await (const count of workerMap('./primes.js', { timeout: 10_000 })(ranges)) console.log(count)
  * ```
  */
-export function workerMap<T = unknown, R = unknown>(module: string | URL, options?: WorkerMapOptions): Operator<T, R> {
+export function workerMap<T = unknown, R = unknown>(
+  module: string | URL,
+  options?: WorkerMapOptions,
+): (source: Source<T>) => AsyncIterableIterator<R> & AsyncDisposable {
   const href = resolveModule(module)
   const { exportName = 'default', workerData, pool, ...rest } = checkOptions<WorkerMapOptions>('options', options, {
     ...PARALLEL_MAP_OPTIONS,
@@ -154,7 +131,7 @@ export function workerMap<T = unknown, R = unknown>(module: string | URL, option
   if (typeof exportName !== 'string' || exportName === '') {
     throw new TypeError(`Expected exportName to be a non-empty string, got ${describe(exportName)}`)
   }
-  if (pool !== undefined && !(pool instanceof Piscina)) {
+  if (pool !== undefined && !(pool instanceof Pool)) {
     throw new TypeError(`Expected pool to be a pool from createPool(), got ${describe(pool)}`)
   }
   if (pool !== undefined && workerData !== undefined) {
@@ -162,22 +139,29 @@ export function workerMap<T = unknown, R = unknown>(module: string | URL, option
   }
   checkWorkerData(workerData)
   const concurrency =
-    rest.concurrency === undefined ? availableParallelism() : checkInteger('concurrency', rest.concurrency, 1, true)
-  const schedulerOptions = { ...rest, concurrency }
-  const schedule = (holder: { readonly pool: WorkerPool }): Operator<T, R> =>
-    parallelMap<T, R>((item, { index, attempt, signal }) => {
-      const task: WorkerTask = { module: href, exportName, item, index, attempt }
-      return runOn(holder.pool, task, signal) as Promise<R>
-    }, schedulerOptions)
-  if (pool !== undefined) return schedule({ pool })
-
-  const threads = Number.isFinite(concurrency) ? concurrency : availableParallelism()
-  const newRun = (): PoolRun<R> => new PoolRun<R>(threads, workerData, rest.signal)
-  // Checked now, so that bad options throw here rather than when the operator is applied; each run
-  // then gets a scheduler bound to its own pool (a run that is never iterated starts no pool).
-  configure(schedulerOptions, false)
+    rest.concurrency === undefined
+      ? (pool?.maxThreads ?? availableParallelism())
+      : checkThreads('concurrency', rest.concurrency, true)
+  // The per-item timeout is the pool's to keep: it counts from the start of the task on its thread,
+  // which the scheduler cannot see. Every other option is the scheduler's, checked here at once.
+  const { timeout, ...schedulerOptions } = { ...rest, concurrency }
+  configure({ ...schedulerOptions, timeout }, false)
+  const settings: RunPool =
+    pool !== undefined
+      ? { shared: pool }
+      : {
+          threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(),
+          data: { workerData, module: href, exportName },
+        }
   return (source) => {
-    const run = newRun()
-    return run.start(schedule(run)(source))
+    const run = new WorkerRun<R>(settings, rest.signal)
+    const schedule = parallelMap<T, R>((item, context) => {
+      const task: WorkerTask =
+        pool === undefined
+          ? [item, context.index, context.attempt, 0]
+          : [item, context.index, context.attempt, 0, href, exportName]
+      return run.pool.run(task, context as unknown as ForwardsAbort, timeout) as Promise<R>
+    }, schedulerOptions)
+    return run.start(schedule(source))
   }
 }

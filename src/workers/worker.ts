@@ -1,19 +1,22 @@
 import { createRequire } from 'node:module'
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { workerData } from 'node:worker_threads'
+import { parentPort, workerData as threadData } from 'node:worker_threads'
 import { describe } from '../errors.js'
 import { toRecord } from './cloned-error.js'
-
-/** What the main thread posts to a worker for every item. */
-export interface WorkerTask {
-  /** `file:` URL of the module whose export runs the item. */
-  readonly module: string
-  readonly exportName: string
-  readonly item: unknown
-  readonly index: number
-  readonly attempt: number
-}
+import {
+  ATTEMPT,
+  EXPORT_NAME,
+  INDEX,
+  ITEM,
+  MODULE,
+  now,
+  STARTED,
+  TALK,
+  type TaskMessage,
+  type ThreadData,
+  type WorkerTask,
+} from './protocol.js'
 
 /**
  * What a worker function receives beside its item: `fn(item, { index, attempt, workerData })`.
@@ -30,8 +33,10 @@ export interface WorkerContext<D = unknown> {
 
 type WorkerFunction = (item: unknown, context: WorkerContext) => unknown
 
-/** Loaded exports by `"<module URL> <export name>"` (an href holds no space). */
-const functions = new Map<string, Promise<WorkerFunction>>()
+const { workerData, module: poolModule, exportName: poolExportName } = threadData as ThreadData
+
+/** Loaded exports (or their loading) by module URL, then export name. */
+const functions = new Map<string, Map<string, WorkerFunction | Promise<WorkerFunction>>>()
 
 /**
  * Imports a worker module. Node 20 applies no ESM loader hooks in worker threads (tsx issue #354),
@@ -65,35 +70,74 @@ async function load(module: string, exportName: string): Promise<WorkerFunction>
   throw new TypeError(`Expected the ${name} of ${path} to be a function, got ${describe(fn)}`)
 }
 
-/** Which outcome piscina is posting back, for the message when it cannot be cloned. */
-let posting: string | undefined
+/** The export, or the promise of it while its module loads (once per thread). */
+function functionOf(module: string, exportName: string): WorkerFunction | Promise<WorkerFunction> {
+  let exports = functions.get(module)
+  if (exports === undefined) functions.set(module, (exports = new Map()))
+  let fn = exports.get(exportName)
+  if (fn === undefined) {
+    const loading = load(module, exportName)
+    exports.set(exportName, loading)
+    loading.then((loaded) => exports.set(exportName, loaded), ignore)
+    fn = loading
+  }
+  return fn
+}
+
+function ignore(): void {}
+
+// A run's own pool calls one function: its module loads while the thread starts, before the first task.
+if (poolModule !== undefined) functionOf(poolModule, poolExportName!)
+
+/** The index of the item this thread runs: a thread runs one task at a time. */
+let running = -1
+/** Whether the running task's outcome is ready, and so is what piscina posts next. */
+let posting = false
+let postingError = false
 
 // piscina posts a task's outcome after this module's function has returned; an outcome that cannot
 // be cloned makes that post throw, uncaught, and the thread dies with a DataCloneError that reaches
 // the main thread as an empty object. Rethrown as a TypeError it arrives intact and fails the item.
+// Any other error raised outside a task (a throw in a timer, an unhandled rejection) ends the thread
+// too: the main thread hears of it and replaces the thread.
 process.on('uncaughtException', (error) => {
-  if (error instanceof DOMException && error.name === 'DataCloneError' && posting !== undefined) {
-    throw new TypeError(`${posting} could not be cloned back to the main thread: ${error.message}`)
+  if (error instanceof DOMException && error.name === 'DataCloneError' && posting) {
+    const outcome = postingError ? 'The error thrown for item' : 'The result of item'
+    throw new TypeError(`${outcome} ${running} could not be cloned back to the main thread: ${error.message}`)
   }
   throw error
 })
 
-/** The function piscina calls in the worker: loads the task's export (once per thread) and calls it. */
-export default async function runTask(task: WorkerTask): Promise<unknown> {
-  const { module, exportName, item, index, attempt } = task
-  posting = undefined
-  const key = `${module} ${exportName}`
-  let fn = functions.get(key)
-  if (fn === undefined) {
-    fn = load(module, exportName)
-    functions.set(key, fn)
-  }
+function fulfilled(value: unknown): unknown {
+  posting = true
+  return value
+}
+
+function rejected(error: unknown): never {
+  posting = true
+  postingError = true
+  throw toRecord(error)
+}
+
+function call(fn: WorkerFunction, task: WorkerTask): unknown {
+  const index = task[INDEX]
+  const talk = task[TALK]
+  if (talk !== 0) parentPort!.postMessage([STARTED, talk, now()] satisfies TaskMessage)
+  let result: unknown
   try {
-    const result = await (await fn)(item, { index, attempt, workerData })
-    posting = `The result of item ${index}`
-    return result
+    result = fn(task[ITEM], { index, attempt: task[ATTEMPT], workerData })
   } catch (error) {
-    posting = `The error thrown for item ${index}`
-    throw toRecord(error)
+    return rejected(error)
   }
+  if (typeof (result as PromiseLike<unknown> | null | undefined)?.then !== 'function') return fulfilled(result)
+  return Promise.resolve(result).then(fulfilled, rejected)
+}
+
+/** The function piscina calls in the worker: loads the task's export (once per thread) and calls it. */
+export default function runTask(task: WorkerTask): unknown {
+  running = task[INDEX]
+  posting = postingError = false
+  const fn = task.length === 4 ? functionOf(poolModule!, poolExportName!) : functionOf(task[MODULE], task[EXPORT_NAME])
+  if (typeof fn === 'function') return call(fn, task)
+  return fn.then((loaded) => call(loaded, task), rejected)
 }

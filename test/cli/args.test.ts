@@ -1,5 +1,8 @@
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { parseCommandLine, UsageError } from '../../src/cli/args.js'
+import { parseCommandLine } from '../../src/cli/args.js'
+import { expand } from '../../src/cli/template.js'
+import { UsageError } from '../../src/cli/usage-error.js'
 
 function options(argv: string[]) {
   const parsed = parseCommandLine(argv)
@@ -7,52 +10,98 @@ function options(argv: string[]) {
   return parsed.options
 }
 
+/** The command a job with these values runs, as a shell would read it. */
+function commandFor(argv: string[], args: string[] = ['x']): string {
+  return expand(options(argv).template, { seq: 1, args }, 1).text
+}
+
 describe('parseCommandLine', () => {
   it('fills in the defaults', () => {
-    expect(options(['--', 'echo', '{}'])).toEqual({
-      command: ['echo', '{}'],
-      throttleLimit: 5,
+    const { template, ...rest } = options(['--', 'echo', '{}'])
+    expect(template.shell).toBe(false)
+    expect(rest).toEqual({
+      inputs: [],
+      separator: '\n',
+      jobs: 5,
       ordered: true,
       timeout: undefined,
-      itemTimeout: undefined,
-      retries: 0,
+      totalTimeout: undefined,
+      tries: 1,
+      delay: 0,
+      halt: undefined,
+      tag: false,
+      lineBuffer: false,
       progress: false,
+      joblog: undefined,
+      resume: undefined,
       results: undefined,
-      argFile: undefined,
-      shell: false,
       dryRun: false,
     })
   })
 
-  it('reads every option, seconds turned into milliseconds', () => {
-    const argv = ['-j4', '--as-completed', '--timeout', '1.5', '--item-timeout=0.25', '--retries', '2', '--progress']
-    argv.push('--results', 'OUT.CSV', '-a', 'items.txt', '--shell', '--dry-run', '--', 'gzip', '-k')
-    expect(options(argv)).toEqual({
-      command: ['gzip', '-k'],
-      throttleLimit: 4,
+  it('reads every option, durations turned into milliseconds', () => {
+    const argv = ['-j4', '--as-completed', '--timeout', '1.5', '--total-timeout=2m30s', '--retries', '3', '--delay', '0.25']
+    argv.push('--halt', 'soon,fail=20%', '--tag', '--lb', '--progress', '--jl', '+log.tsv', '--resume-failed')
+    argv.push('--results', 'OUT.CSV', '-a', 'a.txt', '-0', '--shell', '--dry-run', '--will-cite', '--', 'gzip', '-k')
+    const { template, ...rest } = options(argv)
+    expect(template.shell).toBe(true)
+    expect(rest).toEqual({
+      inputs: [{ kind: 'file', path: 'a.txt', option: '-a' }],
+      separator: '\0',
+      jobs: 4,
       ordered: false,
       timeout: 1500,
-      itemTimeout: 250,
-      retries: 2,
+      totalTimeout: 150_000,
+      tries: 3,
+      delay: 250,
+      halt: { when: 'soon', why: 'fail', count: undefined, percent: 20 },
+      tag: true,
+      lineBuffer: true,
       progress: true,
+      joblog: { path: 'log.tsv', append: true },
+      resume: 'succeeded',
       results: { path: 'OUT.CSV', format: 'csv' },
-      argFile: 'items.txt',
-      shell: true,
       dryRun: true,
     })
   })
 
-  it('accepts timeouts up to the longest timer delay, 2147483.647 s', () => {
-    expect(options(['--timeout', '2147483.647', '--item-timeout', '2147483.647', 'x'])).toMatchObject({
-      timeout: 2_147_483_647,
-      itemTimeout: 2_147_483_647,
-    })
+  it('knows GNU parallel\'s synonyms', () => {
+    for (const argv of [['-P', '3'], ['--jobs', '3'], ['--max-procs=3'], ['--throttle-limit', '3'], ['-j3']]) {
+      expect(options([...argv, 'x']).jobs).toBe(3)
+    }
+    expect(options(['--item-timeout', '2', 'x']).timeout).toBe(2000)
+    expect(options(['--halt-on-error', '2', 'x']).halt).toEqual({ when: 'now', why: 'fail', count: 1, percent: undefined })
+    expect(options(['--joblog', 'f', '--resume', 'x']).resume).toBe('logged')
+    expect(options(['-kq0', 'x'])).toMatchObject({ ordered: true, separator: '\0' })
+  })
+
+  it('reads -j N% as a share of the CPU cores, rounded up', () => {
+    expect(options(['-j', '100%', 'x']).jobs).toBe(availableParallelism())
+    expect(options(['-j', '200%', 'x']).jobs).toBe(2 * availableParallelism())
+    expect(options(['-j', '0.1%', 'x']).jobs).toBe(1)
+  })
+
+  it('reads durations as GNU parallel does: fractions and chained units', () => {
+    expect(options(['--timeout', '1d3.5h16.6m4s', 'x']).timeout).toBe(100_000_000)
+    expect(options(['--timeout', '.5', 'x']).timeout).toBe(500)
+    expect(options(['--timeout', '2147483.647', 'x']).timeout).toBe(2_147_483_647)
+    expect(options(['--delay', '0', 'x']).delay).toBe(0)
   })
 
   it('starts the command at the first word that is not an option, and leaves its options alone', () => {
-    expect(options(['-j', '2', 'gzip', '-k', '--best', '{}']).command).toEqual(['gzip', '-k', '--best', '{}'])
-    expect(options(['--shell', 'echo', '--', 'x']).command).toEqual(['echo', '--', 'x'])
-    expect(options(['--', '--weird-command']).command).toEqual(['--weird-command'])
+    expect(commandFor(['-j', '2', 'gzip', '-k', '--best', '{}'])).toBe('gzip -k --best x')
+    expect(commandFor(['--', '--weird-command'])).toBe('--weird-command x')
+    expect(commandFor(['echo', '-j', '2'])).toBe('echo -j 2 x')
+  })
+
+  it('takes the :::, :::: and -a input sources in GNU parallel\'s order: -a first', () => {
+    expect(options(['-a', 'f1', 'echo', ':::', 'a', 'b', '::::', 'f2', 'f3', ':::', '-j', '--help']).inputs).toEqual([
+      { kind: 'file', path: 'f1', option: '-a' },
+      { kind: 'values', values: ['a', 'b'] },
+      { kind: 'file', path: 'f2', option: '::::' },
+      { kind: 'file', path: 'f3', option: '::::' },
+      { kind: 'values', values: ['-j', '--help'] },
+    ])
   })
 
   it('answers --help and --version before checking anything else', () => {
@@ -62,24 +111,49 @@ describe('parseCommandLine', () => {
   })
 
   it.each([
-    [['-j', '0', 'x'], 'Expected --throttle-limit to be an integer >= 1, got "0"'],
-    [['-j', 'NaN', 'x'], 'Expected --throttle-limit to be an integer >= 1, got "NaN"'],
-    [['-j', '', 'x'], 'Expected --throttle-limit to be an integer >= 1, got ""'],
-    [['-j', 'Infinity', 'x'], 'Expected --throttle-limit to be an integer >= 1, got "Infinity"'],
-    [['--retries', '1.5', 'x'], 'Expected --retries to be an integer >= 0, got "1.5"'],
-    [['--timeout', '-1', 'x'], "Option '--timeout' argument is ambiguous."],
-    [['--timeout=-1', 'x'], 'Expected --timeout to be a finite number > 0, got "-1"'],
-    [['--item-timeout', 'Infinity', 'x'], 'Expected --item-timeout to be a finite number > 0, got "Infinity"'],
+    [['-j', '0', 'x'], 'Expected -j to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "0"'],
+    [['-j', '-1', 'x'], 'Expected -j to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "-1"'],
+    [['-P', '+2', 'x'], 'Expected -P to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "+2"'],
+    [['--jobs', '1.5', 'x'], 'Expected --jobs to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "1.5"'],
+    [['-j', 'NaN', 'x'], 'Expected -j to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "NaN"'],
+    [['-j', '', 'x'], 'Expected -j to be an integer >= 1 or a percentage of the CPU cores (like 50%), got ""'],
+    [['-j', '0%', 'x'], 'Expected -j to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "0%"'],
+    [['--retries', '0', 'x'], 'Expected --retries to be an integer >= 1 (the tries in all; GNU parallel\'s 0, forever, is not supported), got "0"'],
+    [['--retries', '-1', 'x'], 'Expected --retries to be an integer >= 1 (the tries in all; GNU parallel\'s 0, forever, is not supported), got "-1"'],
+    [['--retries', '1.5', 'x'], 'Expected --retries to be an integer >= 1 (the tries in all; GNU parallel\'s 0, forever, is not supported), got "1.5"'],
+    [['--timeout', '-1', 'x'], 'Expected --timeout to be seconds > 0 (like 30, 1.5 or 2m30s), got "-1"'],
+    [['--item-timeout', '0', 'x'], 'Expected --item-timeout to be seconds > 0 (like 30, 1.5 or 2m30s), got "0"'],
+    [['--total-timeout', 'soon', 'x'], 'Expected --total-timeout to be seconds > 0 (like 30, 1.5 or 2m30s), got "soon"'],
+    [['--timeout', 'Infinity', 'x'], 'Expected --timeout to be seconds > 0 (like 30, 1.5 or 2m30s), got "Infinity"'],
+    [['--timeout', '1e3', 'x'], 'Expected --timeout to be seconds > 0 (like 30, 1.5 or 2m30s), got "1e3"'],
+    [['--timeout', '200%', 'x'], 'GNU parallel\'s --timeout 200% (computed from the run) is not supported; give seconds > 0 (like 30, 1.5 or 2m30s)'],
+    [['--delay', '1auto', 'x'], 'GNU parallel\'s --delay 1auto (computed from the run) is not supported; give seconds >= 0 (like 30, 1.5 or 2m30s)'],
+    [['--delay', '-1', 'x'], 'Expected --delay to be seconds >= 0 (like 30, 1.5 or 2m30s), got "-1"'],
     [['--timeout', '2200000', 'x'], 'Expected --timeout to be at most 2147483.647 seconds (the longest timer delay), got "2200000"'],
-    [['--item-timeout', '3e9', 'x'], 'Expected --item-timeout to be at most 2147483.647 seconds (the longest timer delay), got "3e9"'],
-    [['--nope', 'x'], "Unknown option '--nope'"],
-    [['--shell=yes', 'x'], "Option '--shell' does not take an argument"],
-    [['-j'], "Option '-j, --throttle-limit <value>' argument missing"],
-    [[], 'no command given'],
-    [['--'], 'no command given'],
+    [['--total-timeout', '25d', 'x'], 'Expected --total-timeout to be at most 2147483.647 seconds (the longest timer delay), got "25d"'],
+    [['--halt', 'later', 'x'], 'Expected --halt to be never, now or soon with fail, success or done and a count or a percentage (now,fail=1, soon,fail=10%), got "later"'],
+    [['--halt', 'now,fail=0', 'x'], 'Expected --halt to be never, now or soon with fail, success or done and a count or a percentage (now,fail=1, soon,fail=10%), got "now,fail=0"'],
+    [['--halt', 'soon,fail=101%', 'x'], 'Expected --halt to be never, now or soon with fail, success or done and a count or a percentage (now,fail=1, soon,fail=10%), got "soon,fail=101%"'],
+    [['--nope', 'x'], 'unknown option --nope (see foreach-parallel --help)'],
+    [['-Z', 'x'], 'unknown option -Z (see foreach-parallel --help)'],
+    [['--pipe', 'x'], "GNU parallel's --pipe is not supported (see foreach-parallel --help)"],
+    [['-X', 'x'], "GNU parallel's -X is not supported (see foreach-parallel --help)"],
+    [['--shell=yes', 'x'], 'option --shell takes no value'],
+    [['-j'], 'option -j needs a value'],
+    [['--joblog'], 'option --joblog needs a value'],
+    [[], "no command given (GNU parallel's items-as-commands form is not supported)"],
+    [['--'], "no command given (GNU parallel's items-as-commands form is not supported)"],
+    [[':::', 'echo a'], "no command given (GNU parallel's items-as-commands form is not supported)"],
+    [['echo', ':::', 'a', ':::+', '1'], "GNU parallel's :::+ (linked input sources) is not supported"],
+    [['echo', '::::'], ':::: needs at least one file'],
     [['--results', 'r.txt', 'x'], 'Expected --results to end in .json, .ndjson or .csv, got "r.txt"'],
     [['--results', 'json', 'x'], 'Expected --results to end in .json, .ndjson or .csv, got "json"'],
-    [['--keep-order', '--as-completed', 'x'], '--keep-order and --as-completed exclude each other'],
+    [['-k', '--as-completed', 'x'], '-k/--keep-order and --as-completed exclude each other'],
+    [['--shell', '-q', 'x'], '--shell and -q/--quote exclude each other'],
+    [['--resume', 'x'], '--resume needs --joblog FILE'],
+    [['--resume-failed', 'x'], '--resume-failed needs --joblog FILE'],
+    [['--joblog', '-', 'x'], '--joblog - (the log on standard output) is not supported; give a file'],
+    [['--joblog', '+', 'x'], '--joblog needs a file name'],
   ])('refuses %j with a UsageError', (argv, message) => {
     expect(() => parseCommandLine(argv)).toThrow(new UsageError(message))
   })

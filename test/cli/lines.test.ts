@@ -17,8 +17,12 @@ describe('lines', () => {
     expect(await collect(lines(chunks(['a\nb', 'c\n\nd', '', 'e\nlast'])))).toEqual(['a', 'bc', '', 'de', 'last'])
   })
 
-  it('removes a trailing \\r, even when \\r and \\n arrive in different chunks', async () => {
-    expect(await collect(lines(chunks(['one\r\ntwo\r', '\nthree\r'])))).toEqual(['one', 'two', 'three'])
+  it('keeps a \\r before the newline, as GNU parallel does', async () => {
+    expect(await collect(lines(chunks(['one\r\ntwo\r', '\nthree\r'])))).toEqual(['one\r', 'two\r', 'three\r'])
+  })
+
+  it('splits on NUL with -0, keeping newlines inside items', async () => {
+    expect(await collect(lines(chunks(['a\nb\0c', '\0\0d']), '\0'))).toEqual(['a\nb', 'c', '', 'd'])
   })
 
   it('decodes a UTF-8 character split between chunks', async () => {
@@ -51,6 +55,8 @@ describe('countLines', () => {
         writeFileSync(file, text)
         expect(await countLines(file), JSON.stringify(text)).toBe(count)
         expect(await collect(lines(chunks([text])))).toHaveLength(count)
+        writeFileSync(file, text.replaceAll('\n', '\0'))
+        expect(await countLines(file, '\0'), JSON.stringify(text)).toBe(count)
       }
     } finally {
       rmSync(dir, { recursive: true })

@@ -10,6 +10,7 @@ afterAll(() => rmSync(dir, { recursive: true }))
 const record = (item: string, error: string | null): ResultRecord => ({
   item,
   index: 0,
+  command: `echo ${item}`,
   status: error === null ? 'succeeded' : 'failed',
   exitCode: error === null ? 0 : null,
   signal: null,
