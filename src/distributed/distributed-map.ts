@@ -55,6 +55,7 @@ function settingsOf(
       endpoint: checkConnection(connection),
       connectTimeout: connectTimeout === undefined ? 5_000 : checkDuration('connectTimeout', connectTimeout),
       closeTimeout: closeTimeout === undefined ? 5_000 : checkDuration('closeTimeout', closeTimeout),
+      reporting: schedulerOptions.onReport !== undefined,
     },
   }
 }
