@@ -5,6 +5,7 @@ import { isSource } from './internal/source.js'
  * rejects with. `name` is `'TimeoutError'`, like the DOMException that `AbortSignal.timeout()` uses.
  */
 export class TimeoutError extends Error {
+  /** Always `'TimeoutError'`, so a timeout can be told from other errors without `instanceof`. */
   override readonly name = 'TimeoutError'
 
   /** @param message - defaults to `'Operation timed out'` */

@@ -3,12 +3,14 @@ import { describe } from './errors.js'
 import { isSource } from './internal/source.js'
 import type { Source } from './types.js'
 
-type Stage<A, B> = (source: A) => B
+/** One stage of a pipeline: a function from what the previous stage returned to what the next one takes. */
+export type Stage<A, B> = (source: A) => B
 
 /** What a pipeline may start with: a source, or a function that returns one (as in it-pipe). */
 export type PipeSource<T> = Source<T> | (() => Source<T>)
 
-type Items<S> = S extends () => infer R ? R : S
+/** What a pipeline's first stage receives: the source itself, or what a source function returns. */
+export type Items<S> = S extends () => infer R ? R : S
 
 /** An it-pipe duplex (`{ sink, source }`), which it-pipe takes in place of a stage. */
 function isDuplex(value: unknown): boolean {

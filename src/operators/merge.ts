@@ -7,7 +7,7 @@ import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Source } from '../types.js'
 
 /** The item type of a source. */
-type ItemOf<S> = S extends Source<infer T> ? T : never
+export type ItemOf<S> = S extends Source<infer T> ? T : never
 
 /** One source being merged, and where the outcomes of its pulls go. */
 interface Lane<T> extends PullListener<T> {
