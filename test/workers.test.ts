@@ -8,7 +8,8 @@ import { Piscina } from 'piscina'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { collect, TimeoutError } from '../src/index.js'
 import { fromRecord, toRecord } from '../src/workers/cloned-error.js'
-import { createPool, workerMap, type PoolOptions, type WorkerPool } from '../src/workers/index.js'
+import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
+import { poolAndPiscina, rejection } from './workers-helpers.js'
 import { failOnUnhandledRejections, range } from './helpers.js'
 
 const fixture = new URL('fixtures/double.mjs', import.meta.url)
@@ -29,25 +30,7 @@ async function settledCounter(view: Int32Array, slot: number): Promise<number> {
   }
 }
 
-/** Creates a pool, catching the piscina instance behind it, to look at its threads. */
-function poolAndPiscina(options: PoolOptions): { pool: WorkerPool; piscina: Piscina } {
-  const on = vi.spyOn(Piscina.prototype, 'on')
-  try {
-    const pool = createPool(options)
-    return { pool, piscina: on.mock.contexts[0] as Piscina }
-  } finally {
-    on.mockRestore()
-  }
-}
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
 
 failOnUnhandledRejections()
 

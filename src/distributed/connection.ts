@@ -48,14 +48,27 @@ export function checkConnection(value: unknown): Endpoint {
   return { address, url: undefined, options }
 }
 
+/** ioredis's own delay before a new attempt to connect. */
+function defaultRetryDelay(attempt: number): number {
+  return Math.min(attempt * 50, 2_000)
+}
+
 /**
  * A new client for `endpoint`, connecting at once. `maxRetriesPerRequest: null` keeps commands
  * queued while it reconnects (BullMQ requires it), so that a short outage loses nothing; the
- * callers bound how long they wait. `disconnectTimeout: 0`: a client closed between two attempts
- * to reconnect would otherwise keep a 2-second timer, and the process, alive.
+ * callers bound how long they wait. Once `stopping()` says so, it stops reconnecting (and so do
+ * its duplicates, BullMQ's included): its queued commands then fail instead of waiting for ever,
+ * which is what lets a close finish while Redis is unreachable. `disconnectTimeout: 0`: a client
+ * closed between two attempts to reconnect would otherwise keep a 2-second timer, and the
+ * process, alive.
  */
-export function createClient(endpoint: Endpoint): RedisClient {
-  const overrides: RedisOptions = { maxRetriesPerRequest: null, disconnectTimeout: 0 }
+export function createClient(endpoint: Endpoint, stopping: () => boolean): RedisClient {
+  const retry = endpoint.options.retryStrategy ?? defaultRetryDelay
+  const overrides: RedisOptions = {
+    maxRetriesPerRequest: null,
+    disconnectTimeout: 0,
+    retryStrategy: (attempt) => (stopping() ? null : retry(attempt)),
+  }
   return endpoint.url === undefined
     ? new Redis({ ...endpoint.options, ...overrides })
     : new Redis(endpoint.url, overrides)

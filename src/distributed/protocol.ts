@@ -28,6 +28,8 @@ export interface JobData {
   readonly a: number
   /** The item as JSON. */
   readonly x?: string
+  /** Present when the driving run has `onReport`: only then do reports travel. */
+  readonly r?: 1
 }
 
 /** `<run>.<index>.<attempt>`: unique per attempt, never an integer, never a `:` (BullMQ refuses both). */
@@ -87,9 +89,12 @@ function toJson(value: unknown, what: string): string | undefined {
 }
 
 /** The data of the job for `item`; a `TypeError` naming its index when the item cannot cross as JSON. */
-export function encodeItem(item: unknown, index: number, attempt: number): JobData {
+export function encodeItem(item: unknown, index: number, attempt: number, reporting: boolean): JobData {
   const x = toJson(item, `Item ${index}`)
-  return x === undefined ? { i: index, a: attempt } : { i: index, a: attempt, x }
+  const data: { i: number; a: number; x?: string; r?: 1 } = { i: index, a: attempt }
+  if (x !== undefined) data.x = x
+  if (reporting) data.r = 1
+  return data
 }
 
 /** The item of a job. */
@@ -99,7 +104,7 @@ export function decodeItem(data: JobData): unknown {
 
 /**
  * A `report(value)` of a running job as JSON, the job's progress; a value that cannot cross is a
- * `TypeError` at the call, naming the item.
+ * `TypeError` naming the item.
  */
 export function encodeReport(value: unknown, index: number): string {
   return toJson(value, `The report of item ${index}`) ?? ''

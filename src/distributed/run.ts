@@ -9,6 +9,7 @@ import {
   cancelChannel,
   cancelOrder,
   decodeOutcome,
+  decodeReport,
   encodeItem,
   eventsKey,
   JOB_NAME,
@@ -16,6 +17,7 @@ import {
   runKey,
   type CancelOrder,
   type Decoded,
+  type JobData,
   type Outcome,
 } from './protocol.js'
 
@@ -34,6 +36,8 @@ export interface RunSettings {
   readonly endpoint: Endpoint
   readonly connectTimeout: number
   readonly closeTimeout: number
+  /** The run has `onReport`: its jobs' reports travel back. */
+  readonly reporting: boolean
 }
 
 function ignore(): void {}
@@ -46,9 +50,14 @@ function valueOf(fields: string[], name: string): string {
 /** A job of the run, from its `add` until its outcome arrives (or it is removed, or abandoned). */
 class RemoteJob {
   readonly settled: Deferred<Decoded> = deferred()
-  added: Promise<unknown> | undefined
+  readonly report: (value: unknown) => void
+  added: Promise<void> | undefined
   /** Set once the job is being cancelled: bounds the wait for its end by `closeTimeout`. */
   timer: NodeJS.Timeout | undefined
+
+  constructor(report: (value: unknown) => void) {
+    this.report = report
+  }
 }
 
 /**
@@ -72,6 +81,9 @@ export class Run {
   /** Rejects with the failure that ends the run (Redis unreachable or lost); never unhandled. */
   readonly #failed = deferred<never>()
   readonly #jobs = new Map<string, RemoteJob>()
+  /** Jobs gathered in this turn of the event loop, added together. */
+  #additions: { name: string; data: JobData; opts: { jobId: string } & typeof JOB_OPTIONS }[] = []
+  #added: Deferred<void> | undefined
   /** Cancel orders gathered in this turn, published together. */
   #orders: CancelOrder[] = []
   #heartbeat: NodeJS.Timeout | undefined
@@ -104,7 +116,7 @@ export class Run {
 
   async #connect(): Promise<void> {
     const { queue, endpoint, connectTimeout } = this.#settings
-    const client = createClient(endpoint)
+    const client = createClient(endpoint, () => this.#disconnected !== undefined || this.#failure !== undefined)
     const reader = client.duplicate()
     this.#client = client
     this.#reader = reader
@@ -164,6 +176,7 @@ export class Run {
     if (!this.#jobs.has(id)) return
     const event = fields[1]
     if (event === 'completed') this.#resolve(id, decodeOutcome(JSON.parse(valueOf(fields, 'returnvalue')) as Outcome, id))
+    else if (event === 'progress') this.#jobs.get(id)!.report(decodeReport(JSON.parse(valueOf(fields, 'data')) as string))
     else if (event === 'failed') this.#resolve(id, { error: new Error(valueOf(fields, 'failedReason')) })
   }
 
@@ -189,22 +202,22 @@ export class Run {
    * Runs one item as a job and resolves with its result, or rejects with its error. When
    * `context.signal` aborts, the job is removed if it is still queued, or its server is told to
    * abort it; the call then rejects with the signal's reason once the job has ended, or after
-   * `closeTimeout` if it does not.
+   * `closeTimeout` if it does not. The job's reports go to `context.report`.
    */
   call(item: unknown, context: TaskContext): Promise<unknown> {
     if (this.#failure) return Promise.reject(this.#failure.error)
-    const { signal, index, attempt } = context
+    const { signal, index, attempt, report } = context
     if (signal.aborted) return Promise.reject(signal.reason)
     let data
     try {
-      data = encodeItem(item, index, attempt)
+      data = encodeItem(item, index, attempt, this.#settings.reporting)
     } catch (error) {
       return Promise.reject(error)
     }
     const id = jobId(this.id, index, attempt)
-    const job = new RemoteJob()
+    const job = new RemoteJob(report)
     this.#jobs.set(id, job)
-    job.added = this.#queue!.add(JOB_NAME, data, { jobId: id, ...JOB_OPTIONS })
+    job.added = this.#add(id, data)
     job.added.catch((error: unknown) => this.#resolve(id, { error }))
     const onAbort = (): void => this.#cancel(id, job, signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
@@ -214,6 +227,24 @@ export class Run {
       if ('error' in outcome) throw outcome.error
       return outcome.value
     })
+  }
+
+  /**
+   * Adds a job with the others of this turn of the event loop: the results that one read of the
+   * event stream brings free as many slots, and the jobs that fill them go out in one round trip
+   * (one `addBulk`) instead of one each.
+   */
+  #add(id: string, data: JobData): Promise<void> {
+    this.#additions.push({ name: JOB_NAME, data, opts: { jobId: id, ...JOB_OPTIONS } })
+    if (this.#added !== undefined) return this.#added.promise
+    const added = (this.#added = deferred())
+    setImmediate(() => {
+      const additions = this.#additions
+      this.#additions = []
+      this.#added = undefined
+      this.#queue!.addBulk(additions).then(() => added.resolve(), added.reject)
+    })
+    return added.promise
   }
 
   #resolve(id: string, outcome: Decoded): void {

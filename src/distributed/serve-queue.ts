@@ -1,9 +1,11 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { availableParallelism } from 'node:os'
 import type { Job, Worker as BullWorker } from 'bullmq'
 import type { Redis as RedisClient } from 'ioredis'
 import { checkDuration, checkInteger, checkOptions, describe } from '../errors.js'
-import type { TaskContext } from '../types.js'
-import { checkWorkerData, startPool, type WorkerPool } from '../workers/pool.js'
+import type { Mapper, TaskContext } from '../types.js'
+import { checkThreads, checkWorkerData, startPool, type Pool } from '../workers/pool.js'
 import { resolveModule, runOn } from '../workers/worker-map.js'
 import { checkConnection, closeClient, createClient, type Connection, type Endpoint } from './connection.js'
 import { Worker } from './peers.js'
@@ -24,17 +26,6 @@ import {
   type Outcome,
 } from './protocol.js'
 
-/** What a queue task receives beside its item. */
-export interface QueueTaskContext extends TaskContext {
-  /**
-   * Sends a progress value to the driving run's `onReport`. It must be JSON-serializable: anything
-   * else is a `TypeError` here.
-   */
-  report(value: unknown): void
-}
-
-/** The function {@link serveQueue} runs for every job: `fn(item, { signal, index, attempt, report })`. */
-export type QueueTask<T = any, R = unknown> = (item: T, context: QueueTaskContext) => R | PromiseLike<R>
 
 /** Options of {@link serveQueue}. */
 export interface ServeQueueOptions {
@@ -66,7 +57,7 @@ const CANCEL_ORDER_TTL = 10_000
 /** How long a run seen alive is believed alive without asking Redis again, in ms. */
 const RUN_ALIVE_TTL = 1_000
 
-type Runner = (item: unknown, context: QueueTaskContext) => unknown
+type Runner = (item: unknown, context: TaskContext) => unknown
 
 /** Forgets the entries of an insertion-ordered map of times that are older than `ttl`. */
 function prune(times: Map<string, number>, now: number, ttl: number): void {
@@ -74,6 +65,13 @@ function prune(times: Map<string, number>, now: number, ttl: number): void {
     if (now - time < ttl) return
     times.delete(key)
   }
+}
+
+/** Errors of a connection going down (its own, or of a command it cut short), not of a job. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'])
+
+function isConnectionError(error: Error): boolean {
+  return CONNECTION_ERRORS.has((error as { code?: string }).code ?? '') || error.message === 'Connection is closed.'
 }
 
 function log(message: string): void {
@@ -84,14 +82,26 @@ function log(message: string): void {
  * A process serving a queue: runs the jobs that {@link distributedMap} runs put on it. Returned by
  * {@link serveQueue}.
  */
-export class QueueServer {
+export interface QueueServer extends AsyncDisposable {
+  /**
+   * Stops taking jobs, waits for the running ones to finish and report, and disconnects. With
+   * Redis unreachable it neither reconnects nor waits for jobs that could not report anyway: it
+   * returns. Idempotent.
+   */
+  close(): Promise<void>
+  /** {@link QueueServer.close}, for `await using server = serveQueue(…)`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** The {@link QueueServer}: a BullMQ worker, the cancel orders it listens to, and the run checks. */
+class Server implements QueueServer {
   readonly #queue: string
   readonly #endpoint: Endpoint
   readonly #run: Runner
   readonly #client: RedisClient
   readonly #subscriber: RedisClient
   readonly #worker: BullWorker<JobData, Outcome>
-  readonly #pool: WorkerPool | undefined
+  readonly #pool: Pool | undefined
   /** Cancel orders for jobs not started here (yet), by job id, with the time they came. */
   readonly #orders = new Map<string, number>()
   /** Runs seen alive, with the time they were. */
@@ -100,28 +110,29 @@ export class QueueServer {
   #down = false
   #closed: Promise<void> | undefined
 
-  /** @internal Use {@link serveQueue}. */
-  constructor(queue: string, endpoint: Endpoint, run: Runner, pool: WorkerPool | undefined, worker: WorkerSettings) {
+  constructor(queue: string, endpoint: Endpoint, run: Runner, pool: Pool | undefined, worker: WorkerSettings) {
     this.#queue = queue
     this.#endpoint = endpoint
     this.#run = run
     this.#pool = pool
-    this.#client = createClient(endpoint)
+    this.#client = createClient(endpoint, () => this.#closed !== undefined)
     this.#client.on('error', this.#onError).on('ready', this.#onReady)
     this.#subscriber = this.#client.duplicate()
     this.#subscriber.on('error', () => {})
     this.#subscriber.on('message', this.#onMessage)
     this.#subscriber.subscribe(cancelChannel(queue)).catch(() => {})
     this.#worker = new Worker<JobData, Outcome>(queue, this.#process, { ...worker, connection: this.#client })
-    this.#worker.on('error', this.#onError)
+    this.#worker.on('error', this.#onError).on('ready', this.#onReady)
   }
 
+  /** Logs an error; a lost connection once, until it is back. */
   readonly #onError = (error: Error): void => {
-    if (this.#down || this.#closed) return
-    if (this.#client.status === 'ready') {
+    if (this.#closed) return
+    if (!isConnectionError(error) && this.#client.status === 'ready') {
       log(`queue ${this.#queue}: ${error.message}`)
       return
     }
+    if (this.#down) return
     this.#down = true
     log(`cannot reach Redis at ${this.#endpoint.address} (${error.message}); retrying`)
   }
@@ -156,18 +167,30 @@ export class QueueServer {
     if (this.#orders.delete(id)) return CANCELLED
     // A job that started before ran on a server that died: run it again only for a live run.
     if (!(await this.#isAlive(runOf(id), job.attemptsStarted > 1))) return DISCARDED
-    const { i: index, a: attempt } = job.data
+    const { i: index, a: attempt, r: reporting } = job.data
+    let running = true
     let reported: Promise<unknown> | undefined
+    // A report that cannot cross fails the item once its function has returned: report() never throws.
+    let unsent: unknown
     const report = (value: unknown): void => {
-      const data = encodeReport(value, index)
+      if (!reporting || !running) return
+      let data: string
+      try {
+        data = encodeReport(value, index)
+      } catch (error) {
+        unsent ??= error
+        return
+      }
       reported = (reported ?? Promise.resolve()).then(() => job.updateProgress(data)).catch(() => {})
     }
     let outcome: Outcome
     try {
-      outcome = encodeResult(await this.#run(decodeItem(job.data), { signal: signal!, index, attempt, report }), index)
+      const value = await this.#run(decodeItem(job.data), { signal: signal!, index, attempt, report })
+      outcome = unsent === undefined ? encodeResult(value, index) : encodeError(unsent, index)
     } catch (error) {
       outcome = encodeError(error, index)
     }
+    running = false
     await reported
     return outcome
   }
@@ -183,10 +206,6 @@ export class QueueServer {
     return alive
   }
 
-  /**
-   * Stops taking jobs, waits for the running ones to finish and report, and disconnects. With
-   * Redis unreachable it does not wait for jobs that could not report anyway. Idempotent.
-   */
   close(): Promise<void> {
     return (this.#closed ??= this.#shutdown())
   }
@@ -197,7 +216,6 @@ export class QueueServer {
     await Promise.all([closeClient(this.#subscriber), closeClient(this.#client)])
   }
 
-  /** {@link close}, for `await using server = serveQueue(…)`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
   }
@@ -239,7 +257,7 @@ interface WorkerSettings {
  */
 export function serveQueue<T = any, R = unknown>(
   queue: string,
-  task: QueueTask<T, R> | string | URL,
+  task: Mapper<T, R> | string | URL,
   options?: ServeQueueOptions,
 ): QueueServer {
   const name = checkQueue(queue)
@@ -261,16 +279,16 @@ export function serveQueue<T = any, R = unknown>(
       if (o[option] !== undefined) throw new TypeError(`Expected ${option} only with a module, got it with a function`)
     }
     const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1)
-    return new QueueServer(name, endpoint, task as Runner, undefined, { concurrency, ...timing })
+    return new Server(name, endpoint, task as Runner, undefined, { concurrency, ...timing })
   }
   if (typeof task !== 'string' && !(task instanceof URL)) {
     throw new TypeError(`Expected task to be a function, a path or a file: URL, got ${describe(task)}`)
   }
   const module = resolveModule(task)
-  const threads = o.threads === undefined ? availableParallelism() : checkInteger('threads', o.threads, 1)
+  const threads = o.threads === undefined ? availableParallelism() : checkThreads('threads', o.threads)
   const concurrency = o.concurrency === undefined ? threads : checkInteger('concurrency', o.concurrency, 1)
   const pool = startPool(threads, checkWorkerData(o.workerData))
   const run: Runner = (item, { signal, index, attempt }) =>
     runOn(pool, { module, exportName: 'default', item, index, attempt }, signal)
-  return new QueueServer(name, endpoint, run, pool, { concurrency, ...timing })
+  return new Server(name, endpoint, run, pool, { concurrency, ...timing })
 }

@@ -603,6 +603,28 @@ export const cases: readonly ConformanceCase[] = [
       checkEqual([endless.state, table.list().length], ['Stopped', 0], 'after dispose')
     },
   },
+  {
+    name: 'jobs: per-item reports show in job.itemReports while the item runs',
+    covers: ['startJob', 'parallelMap'],
+    async run({ startJob, parallelMap }) {
+      const gate = deferred<void>()
+      const job = startJob(({ signal, reportItem }) =>
+        parallelMap(
+          async (n: number, { report }) => {
+            report('half')
+            await gate.promise
+            return n
+          },
+          { signal, onReport: reportItem },
+        )([1]),
+      )
+      while (job.itemReports.size === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      checkEqual([...job.itemReports.values()], [{ index: 0, item: 1, value: 'half' }], 'itemReports')
+      gate.resolve()
+      await job.wait()
+      checkEqual([job.itemReports.size, job.receive()], [0, [1]], 'after the end')
+    },
+  },
 ]
 
 /** The functions and classes `api` exports that no case covers. */
