@@ -83,7 +83,7 @@ export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal): Promise<
   }
   const { module, exportName, item, index, attempt } = task
   return pool
-    .run([item, index, attempt, 0, module, exportName], abortable, undefined)
+    .run([item, index, attempt, 0, module, exportName], abortable, undefined, undefined)
     .finally(() => signal.removeEventListener('abort', onAbort))
 }
 
@@ -146,6 +146,7 @@ export function workerMap<T = unknown, R = unknown>(
   // The per-item timeout is the pool's to keep: it counts from the start of the task on its thread,
   // which the scheduler cannot see. Every other option is the scheduler's, checked here at once.
   const { timeout, ...schedulerOptions } = { ...rest, concurrency }
+  const onReport = schedulerOptions.onReport
   configure({ ...schedulerOptions, timeout }, false)
   const settings: RunPool =
     pool !== undefined
@@ -161,7 +162,8 @@ export function workerMap<T = unknown, R = unknown>(
         pool === undefined
           ? [item, context.index, context.attempt, 0]
           : [item, context.index, context.attempt, 0, href, exportName]
-      return run.pool.run(task, context as unknown as ForwardsAbort, timeout) as Promise<R>
+      const report = onReport === undefined ? undefined : context.report
+      return run.pool.run(task, context as unknown as ForwardsAbort, timeout, report) as Promise<R>
     }, schedulerOptions)
     return run.start(schedule(source))
   }
