@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process'
 import { getEventListeners } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { distributedMap, distributedMapSettled, QueueServer, serveQueue } from '../src/distributed/index.js'
+import { distributedMap, distributedMapSettled, serveQueue } from '../src/distributed/index.js'
 import { collect, TimeoutError, type ItemReport, type Progress, type TaskContext } from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
 import { deleteKeys, leftovers, redisUp, RedisProxy, useQueues } from './fixtures/distributed-redis.js'
@@ -48,6 +50,22 @@ class Calls {
     }
   }
 }
+
+describe('foreach-parallel/distributed without its peer dependencies', () => {
+  it('fails to import with an error that says what to install', async () => {
+    const hide = fileURLToPath(new URL('fixtures/distributed-no-peers.mjs', import.meta.url))
+    const entry = new URL('../src/distributed/index.ts', import.meta.url).href
+    const failed = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--import', hide, '--input-type=module', '--eval', `await import(${JSON.stringify(entry)})`],
+      { timeout: 30_000 },
+    ).catch((error: unknown) => error as { code: number; stderr: string })
+    expect(failed).toMatchObject({ code: 1 })
+    expect((failed as { stderr: string }).stderr).toContain(
+      'Error: foreach-parallel/distributed needs its peer dependencies bullmq (6.x) and ioredis: npm install bullmq ioredis',
+    )
+  })
+})
 
 describe('distributedMap and serveQueue: options', () => {
   it('refuses a queue name that is not a non-empty string without a colon', () => {
@@ -425,10 +443,10 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
     const q = queue('module')
     serve(q, taskModule, { threads: 2, workerData: { factor: 3 } })
     expect(await collect(distributedMap(q)([1, 2, 3]))).toEqual([3, 6, 9])
-    const settled = await collect(distributedMapSettled(q, { timeout: 300 })([4, 'spin', 'bad']))
+    const settled = await collect(distributedMapSettled(q, { timeout: 1_500 })([4, 'spin', 'bad']))
     expect(settled).toMatchObject([
       { status: 'fulfilled', value: 12 },
-      { status: 'rejected', reason: new TimeoutError('Item 1 timed out after 300 ms') },
+      { status: 'rejected', reason: new TimeoutError('Item 1 timed out after 1500 ms') },
       { status: 'rejected', reason: { name: 'RangeError', message: 'bad item bad', code: 'E_BAD' } },
     ])
   })
@@ -438,7 +456,7 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
     const calls = new Calls()
     {
       await using server = serveQueue(q, calls.task(() => 0, () => 'done'))
-      expect(server).toBeInstanceOf(QueueServer)
+      expect(server[Symbol.asyncDispose]).toBeTypeOf('function')
       expect(await collect(distributedMap(q)([1]))).toEqual(['done'])
     }
     expect(calls.finished).toEqual([0])

@@ -17,6 +17,7 @@ import {
   runKey,
   type CancelOrder,
   type Decoded,
+  type JobData,
   type Outcome,
 } from './protocol.js'
 
@@ -50,7 +51,7 @@ function valueOf(fields: string[], name: string): string {
 class RemoteJob {
   readonly settled: Deferred<Decoded> = deferred()
   readonly report: (value: unknown) => void
-  added: Promise<unknown> | undefined
+  added: Promise<void> | undefined
   /** Set once the job is being cancelled: bounds the wait for its end by `closeTimeout`. */
   timer: NodeJS.Timeout | undefined
 
@@ -80,6 +81,9 @@ export class Run {
   /** Rejects with the failure that ends the run (Redis unreachable or lost); never unhandled. */
   readonly #failed = deferred<never>()
   readonly #jobs = new Map<string, RemoteJob>()
+  /** Jobs gathered in this turn of the event loop, added together. */
+  #additions: { name: string; data: JobData; opts: { jobId: string } & typeof JOB_OPTIONS }[] = []
+  #added: Deferred<void> | undefined
   /** Cancel orders gathered in this turn, published together. */
   #orders: CancelOrder[] = []
   #heartbeat: NodeJS.Timeout | undefined
@@ -213,7 +217,7 @@ export class Run {
     const id = jobId(this.id, index, attempt)
     const job = new RemoteJob(report)
     this.#jobs.set(id, job)
-    job.added = this.#queue!.add(JOB_NAME, data, { jobId: id, ...JOB_OPTIONS })
+    job.added = this.#add(id, data)
     job.added.catch((error: unknown) => this.#resolve(id, { error }))
     const onAbort = (): void => this.#cancel(id, job, signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
@@ -223,6 +227,24 @@ export class Run {
       if ('error' in outcome) throw outcome.error
       return outcome.value
     })
+  }
+
+  /**
+   * Adds a job with the others of this turn of the event loop: the results that one read of the
+   * event stream brings free as many slots, and the jobs that fill them go out in one round trip
+   * (one `addBulk`) instead of one each.
+   */
+  #add(id: string, data: JobData): Promise<void> {
+    this.#additions.push({ name: JOB_NAME, data, opts: { jobId: id, ...JOB_OPTIONS } })
+    if (this.#added !== undefined) return this.#added.promise
+    const added = (this.#added = deferred())
+    setImmediate(() => {
+      const additions = this.#additions
+      this.#additions = []
+      this.#added = undefined
+      this.#queue!.addBulk(additions).then(() => added.resolve(), added.reject)
+    })
+    return added.promise
   }
 
   #resolve(id: string, outcome: Decoded): void {
