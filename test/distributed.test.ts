@@ -169,10 +169,21 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
 
   it('yields results as they complete with ordered: false', async () => {
     const q = queue('completed')
-    const calls = new Calls()
-    serve(q, calls.task((ms: number) => ms, (ms) => ms), { concurrency: 10 })
-    const results = await collect(distributedMap<number, number>(q, { concurrency: 3, ordered: false })([300, 0, 0, 0]))
-    expect(results).toEqual([0, 0, 0, 300])
+    const othersDone = deferred<void>()
+    let done = 0
+    serve(
+      q,
+      async (item: string) => {
+        // The first item ends only after all the others, the last of which starts after one of them.
+        if (item === 'slow') await othersDone.promise
+        else if (++done === 3) othersDone.resolve()
+        return item
+      },
+      { concurrency: 10 },
+    )
+    const results = await collect(distributedMap<string, string>(q, { concurrency: 3, ordered: false })(['slow', 'a', 'b', 'c']))
+    expect(results.slice(0, 3).sort()).toEqual(['a', 'b', 'c'])
+    expect(results[3]).toBe('slow')
   })
 
   it('carries items and results as JSON, undefined included', async () => {
@@ -225,25 +236,40 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
   it("onError 'abort': a failure aborts the later jobs on their server, after the earlier ones are yielded", async () => {
     const q = queue('abort')
     const calls = new Calls()
+    const allRunning = deferred<void>()
+    const failed = deferred<void>()
     serve(
       q,
-      calls.task(
-        (ms: number) => ms,
-        (ms) => {
-          if (ms === 50) throw new Error('item 1 failed')
-          return ms
-        },
-      ),
+      async (item: string, { index, signal }) => {
+        calls.enter(index)
+        if (calls.running === 4) allRunning.resolve()
+        try {
+          if (item === 'fails') {
+            await allRunning.promise
+            failed.resolve()
+            throw new Error('item 1 failed')
+          }
+          // The item before the failed one ends after it: it is still yielded.
+          if (item === 'first') await failed.promise.then(() => sleep(50))
+          if (item === 'slow') await sleep(10_000, undefined, { signal })
+          return item
+        } catch (error) {
+          if (signal.aborted) calls.aborted.set(index, signal.reason)
+          throw error
+        } finally {
+          calls.leave(index)
+        }
+      },
       { concurrency: 10 },
     )
-    const yielded: number[] = []
+    const yielded: string[] = []
     const failure = (async () => {
-      for await (const value of distributedMap<number, number>(q, { concurrency: 4 })([100, 50, 5_000, 5_000, 0])) {
+      for await (const value of distributedMap<string, string>(q, { concurrency: 4 })(['first', 'fails', 'slow', 'slow', 'last'])) {
         yielded.push(value)
       }
     })()
     await expect(failure).rejects.toThrow('item 1 failed')
-    expect(yielded).toEqual([100])
+    expect(yielded).toEqual(['first'])
     expect([...calls.aborted.keys()].sort()).toEqual([2, 3])
     expect(calls.aborted.get(2)).toMatchObject({ name: 'AbortError', message: 'Aborted because another item failed' })
     expect(calls.running).toBe(0)
