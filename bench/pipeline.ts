@@ -59,6 +59,11 @@ const rows: [string, Row][] = [
   ['parallelMap → throttle (below its limit)', (items) => unbound.throttle()(mapped(items))],
   [`parallelMap → batch(${BATCH})`, (items) => batch(BATCH)(mapped(items))],
   ['merge(parallelMap)', (items) => merge(mapped(items))],
+  // The floor of throttle and timeout({ each }): one clock read per item, in parallelMap's fn.
+  [
+    'parallelMap whose fn reads performance.now()',
+    (items) => parallelMap((x: number) => increment(x + performance.now() * 0), { concurrency: CONCURRENCY })(items),
+  ],
   ['parallelMap → throttle → batch', (items) => batch(BATCH)(unbound.throttle()(mapped(items)))],
   [
     'parallelMap → throttle → batch → take',

@@ -4,7 +4,8 @@
 // - CPU-bound tasks (chains of SHA-256): a plain loop, parallelMap on the main thread, and workerMap
 //   (a run with its own pool, whose start-up is counted, and a run on a warm shared pool), against
 //   pool.run with every item handed over at once.
-// Usage: npm run bench:workers [-- --tiny 20000 --items 128 --rounds 2000 --runs 3]
+// Usage: npm run bench:workers [-- --tiny 10000 --tiny-runs 10 --items 128 --rounds 2000 --runs 3]
+// (--tiny 0 or --items 0 leaves that part out)
 import { availableParallelism, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { Piscina } from 'piscina'
@@ -14,13 +15,13 @@ import sha256Chain, { type ChainSettings } from './sha256-chain.js'
 
 const { values } = parseArgs({
   options: {
-    tiny: { type: 'string', default: '20000' },
+    tiny: { type: 'string', default: '10000' },
+    'tiny-runs': { type: 'string', default: '10' },
     items: { type: 'string', default: '128' },
     rounds: { type: 'string', default: '2000' },
     runs: { type: 'string', default: '3' },
   },
 })
-const runs = Number(values.runs)
 const threads = availableParallelism()
 
 type Contenders = Record<string, () => Promise<unknown[]>>
@@ -37,7 +38,7 @@ interface Times {
   cpu: number
 }
 
-async function race(contenders: Contenders): Promise<Record<string, Times>> {
+async function race(contenders: Contenders, runs: number): Promise<Record<string, Times>> {
   const times: Record<string, Times> = {}
   let expected: string | undefined
   for (let run = 0; run < runs; run++) {
@@ -71,109 +72,115 @@ async function inFlight(items: readonly number[], concurrency: number, run: (ite
   return results
 }
 
-console.log(`${threads} cores, Node ${process.version}, best of ${runs} runs, load average ${loadavg()[0]!.toFixed(2)} at start\n`)
+console.log(`${threads} cores, Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at start`)
 
 // ---- tiny tasks ---------------------------------------------------------------------------------
 
 const tiny = Array.from({ length: Number(values.tiny) }, (_, i) => i)
-const double = new URL('double.mjs', import.meta.url)
-// piscina as it comes, and piscina set up as workerMap sets it up: event loops that turn between
-// tasks (atomics disabled, so that an error raised outside a task surfaces at once).
-const piscinaDefaults = { filename: double.href, minThreads: threads, maxThreads: threads }
-const piscinaAsOurs = { ...piscinaDefaults, atomics: 'disabled', idleTimeout: Infinity } as const
-const warmDefaults = new Piscina(piscinaDefaults)
-const warmAsOurs = new Piscina(piscinaAsOurs)
-const warmPool = createPool()
-const warmUp = tiny.slice(0, 100 * threads)
-await Promise.all([
-  inFlight(warmUp, threads, (n) => warmDefaults.run(n)),
-  inFlight(warmUp, threads, (n) => warmAsOurs.run(n)),
-  collect(workerMap(double, { pool: warmPool })(warmUp)),
-])
+const tinyRuns = Number(values['tiny-runs'])
+if (tiny.length > 0) {
+  const double = new URL('double.mjs', import.meta.url)
+  // piscina as it comes, and piscina set up as workerMap sets it up: event loops that turn between
+  // tasks (atomics disabled, so that an error raised outside a task surfaces at once).
+  const piscinaDefaults = { filename: double.href, minThreads: threads, maxThreads: threads }
+  const piscinaAsOurs = { ...piscinaDefaults, atomics: 'disabled', idleTimeout: Infinity } as const
+  const warmDefaults = new Piscina(piscinaDefaults)
+  const warmAsOurs = new Piscina(piscinaAsOurs)
+  const warmPool = createPool()
+  const warmUp = tiny.slice(0, 100 * threads)
+  await Promise.all([
+    inFlight(warmUp, threads, (n) => warmDefaults.run(n)),
+    inFlight(warmUp, threads, (n) => warmAsOurs.run(n)),
+    collect(workerMap(double, { pool: warmPool })(warmUp)),
+  ])
 
-/** pool.run on a pool started for the run and destroyed at its end, as workerMap's own pool is. */
-async function newPiscina(): Promise<unknown[]> {
-  const pool = new Piscina(piscinaAsOurs)
-  const results = await inFlight(tiny, threads, (n) => pool.run(n))
-  await pool.destroy()
-  return results
+  /** pool.run on a pool started for the run and destroyed at its end, as workerMap's own pool is. */
+  async function newPiscina(): Promise<unknown[]> {
+    const pool = new Piscina(piscinaAsOurs)
+    const results = await inFlight(tiny, threads, (n) => pool.run(n))
+    await pool.destroy()
+    return results
+  }
+
+  const warmBaseline = `pool.run, warm, workerMap's settings`
+  const newBaseline = `pool.run, new pool per run, workerMap's settings`
+  const tinyTimes = await race({
+    [`pool.run, warm, piscina's defaults`]: () => inFlight(tiny, threads, (n) => warmDefaults.run(n)),
+    [warmBaseline]: () => inFlight(tiny, threads, (n) => warmAsOurs.run(n)),
+    'workerMap, warm shared pool': () => collect(workerMap(double, { pool: warmPool })(tiny)),
+    [newBaseline]: newPiscina,
+    'workerMap, own pool per run (default)': () => collect(workerMap(double)(tiny)),
+  }, tinyRuns)
+  await Promise.all([warmDefaults.destroy(), warmAsOurs.destroy(), warmPool.destroy()])
+
+  console.log(
+    `\n${tiny.length} tiny tasks (a number doubled on a worker thread), ${threads} threads, ${threads} tasks in flight, ` +
+      `best of ${tinyRuns} runs, load average ${loadavg()[0]!.toFixed(2)} now`,
+  )
+  const baselineOf = (name: string): Times => tinyTimes[name.includes('new') || name.includes('own') ? newBaseline : warmBaseline]!
+  console.table(
+    Object.entries(tinyTimes).map(([contender, { best, worst, cpu }]) => ({
+      contender,
+      'µs/task': +((best * 1000) / tiny.length).toFixed(1),
+      'worst µs/task': +((worst * 1000) / tiny.length).toFixed(1),
+      'CPU µs/task': +((cpu * 1000) / tiny.length).toFixed(1),
+      'vs pool.run': `${(best / baselineOf(contender).best).toFixed(2)}x`,
+      'CPU vs pool.run': `${(cpu / baselineOf(contender).cpu).toFixed(2)}x`,
+    })),
+  )
 }
-
-const warmBaseline = `pool.run, warm, workerMap's settings`
-const newBaseline = `pool.run, new pool per run, workerMap's settings`
-const tinyTimes = await race({
-  [`pool.run, warm, piscina's defaults`]: () => inFlight(tiny, threads, (n) => warmDefaults.run(n)),
-  [warmBaseline]: () => inFlight(tiny, threads, (n) => warmAsOurs.run(n)),
-  'workerMap, warm shared pool': () => collect(workerMap(double, { pool: warmPool })(tiny)),
-  [newBaseline]: newPiscina,
-  'workerMap, own pool per run (default)': () => collect(workerMap(double)(tiny)),
-})
-await Promise.all([warmDefaults.destroy(), warmAsOurs.destroy(), warmPool.destroy()])
-
-console.log(
-  `${tiny.length} tiny tasks (a number doubled on a worker thread), ${threads} threads, ${threads} tasks in flight, ` +
-    `load average ${loadavg()[0]!.toFixed(2)} now`,
-)
-const baselineOf = (name: string): Times => tinyTimes[name.includes('new') || name.includes('own') ? newBaseline : warmBaseline]!
-console.table(
-  Object.entries(tinyTimes).map(([contender, { best, worst, cpu }]) => ({
-    contender,
-    'µs/task': +((best * 1000) / tiny.length).toFixed(1),
-    'worst µs/task': +((worst * 1000) / tiny.length).toFixed(1),
-    'CPU µs/task': +((cpu * 1000) / tiny.length).toFixed(1),
-    'vs pool.run': `${(best / baselineOf(contender).best).toFixed(2)}x`,
-    'CPU vs pool.run': `${(cpu / baselineOf(contender).cpu).toFixed(2)}x`,
-  })),
-)
 
 // ---- CPU-bound tasks ----------------------------------------------------------------------------
 
 const items = Array.from({ length: Number(values.items) }, (_, i) => i)
-const settings: ChainSettings = { rounds: Number(values.rounds), blockSize: 16 * 1024 }
-const task = new URL('sha256-chain.ts', import.meta.url)
-const pool = createPool({ workerData: settings })
-const piscina = new Piscina({
-  filename: task.href,
-  name: 'piscinaTask',
-  minThreads: threads,
-  maxThreads: threads,
-  workerData: settings,
-})
-// Warms both pools: every thread has started and loaded the task module.
-const first = items.slice(0, threads)
-await Promise.all([
-  collect(workerMap(task, { pool })(first)),
-  Promise.all(first.map((item) => piscina.run(item))),
-])
+const runs = Number(values.runs)
+if (items.length > 0) {
+  const settings: ChainSettings = { rounds: Number(values.rounds), blockSize: 16 * 1024 }
+  const task = new URL('sha256-chain.ts', import.meta.url)
+  const pool = createPool({ workerData: settings })
+  const piscina = new Piscina({
+    filename: task.href,
+    name: 'piscinaTask',
+    minThreads: threads,
+    maxThreads: threads,
+    workerData: settings,
+  })
+  // Warms both pools: every thread has started and loaded the task module.
+  const first = items.slice(0, threads)
+  await Promise.all([
+    collect(workerMap(task, { pool })(first)),
+    Promise.all(first.map((item) => piscina.run(item))),
+  ])
 
-const loop = 'plain loop'
-const mainThread = `parallelMap, main thread (concurrency ${threads})`
-const cpuTimes = await race({
-  [loop]: async () => items.map((item, index) => sha256Chain(item, { index, attempt: 1, workerData: settings })),
-  [mainThread]: () =>
-    collect(
-      parallelMap<number, string>((item, { index, attempt }) => sha256Chain(item, { index, attempt, workerData: settings }), {
-        concurrency: threads,
-      })(items),
-    ),
-  [`workerMap, own pool (${threads} threads, start-up counted)`]: () =>
-    collect(workerMap<number, string>(task, { workerData: settings })(items)),
-  [`workerMap, warm shared pool (${threads} threads)`]: () => collect(workerMap<number, string>(task, { pool })(items)),
-  // The floor for any scheduler: every item handed to a warm piscina pool at once.
-  [`pool.run directly, all at once, warm (${threads} threads)`]: () => Promise.all(items.map((item) => piscina.run(item))),
-})
-await Promise.all([pool.destroy(), piscina.destroy()])
+  const loop = 'plain loop'
+  const mainThread = `parallelMap, main thread (concurrency ${threads})`
+  const cpuTimes = await race({
+    [loop]: async () => items.map((item, index) => sha256Chain(item, { index, attempt: 1, workerData: settings })),
+    [mainThread]: () =>
+      collect(
+        parallelMap<number, string>((item, { index, attempt }) => sha256Chain(item, { index, attempt, workerData: settings }), {
+          concurrency: threads,
+        })(items),
+      ),
+    [`workerMap, own pool (${threads} threads, start-up counted)`]: () =>
+      collect(workerMap<number, string>(task, { workerData: settings })(items)),
+    [`workerMap, warm shared pool (${threads} threads)`]: () => collect(workerMap<number, string>(task, { pool })(items)),
+    // The floor for any scheduler: every item handed to a warm piscina pool at once.
+    [`pool.run directly, all at once, warm (${threads} threads)`]: () => Promise.all(items.map((item) => piscina.run(item))),
+  }, runs)
+  await Promise.all([pool.destroy(), piscina.destroy()])
 
-console.log(
-  `\n${items.length} items × ${settings.rounds} rounds of SHA-256 over ${settings.blockSize / 1024} KiB, ` +
-    `load average ${loadavg()[0]!.toFixed(2)} now`,
-)
-console.table(
-  Object.entries(cpuTimes).map(([contender, { best, worst }]) => ({
-    contender,
-    'best ms': Math.round(best),
-    'worst ms': Math.round(worst),
-    'vs loop': `${(cpuTimes[loop]!.best / best).toFixed(2)}x`,
-    'vs main thread': `${(cpuTimes[mainThread]!.best / best).toFixed(2)}x`,
-  })),
-)
+  console.log(
+    `\n${items.length} items × ${settings.rounds} rounds of SHA-256 over ${settings.blockSize / 1024} KiB, ` +
+      `best of ${runs} runs, load average ${loadavg()[0]!.toFixed(2)} now`,
+  )
+  console.table(
+    Object.entries(cpuTimes).map(([contender, { best, worst }]) => ({
+      contender,
+      'best ms': Math.round(best),
+      'worst ms': Math.round(worst),
+      'vs loop': `${(cpuTimes[loop]!.best / best).toFixed(2)}x`,
+      'vs main thread': `${(cpuTimes[mainThread]!.best / best).toFixed(2)}x`,
+    })),
+  )
+}

@@ -6,7 +6,7 @@
  *
  *   POST   /jobs                      body { name?, items?, concurrency?, workMs?, failAt? } → 201, the job's status
  *   GET    /jobs[?state=&name=]       the jobs' statuses in start order (`name` may hold * wildcards)
- *   GET    /jobs/:id                  status: state, progress, hasMoreData, error
+ *   GET    /jobs/:id                  status: state, progress, the running items' percent, hasMoreData, error
  *   GET    /jobs/:id/wait?timeout=ms  waits (at most `timeout` ms) for the end → { finished, status }
  *   GET    /jobs/:id/results[?keep=true]   the results since the last call (receive)
  *   POST   /jobs/:id/stop             stops the job, answers once its work has settled
@@ -75,21 +75,27 @@ function intField(body: Record<string, unknown>, name: keyof WorkRequest, min: n
   return value
 }
 
-/** Queues the simulated work as a job of `table`: a `parallelMap` wired to the job's signal and progress. */
+/**
+ * Queues the simulated work as a job of `table`: a `parallelMap` wired to the job's signal, its
+ * progress, and its per-item reports (each item reports its percent as it goes).
+ */
 function startWork(table: JobTable<WorkResult>, body: Record<string, unknown>): Job<WorkResult> {
   const items = intField(body, 'items', 0, 100_000) ?? 20
   const concurrency = intField(body, 'concurrency', 1, 1_000) ?? 4
   const workMs = intField(body, 'workMs', 0, 60_000) ?? 20
   const failAt = intField(body, 'failAt', 0, 100_000)
   if (body.name !== undefined && typeof body.name !== 'string') throw new HttpError(400, 'name must be a string')
-  const work = async (item: number, { signal }: TaskContext): Promise<WorkResult> => {
-    await delay(signal, workMs)
+  const work = async (item: number, { signal, report }: TaskContext): Promise<WorkResult> => {
+    for (let percent = 0; percent < 100; percent += 25) {
+      report(percent)
+      await delay(signal, workMs / 4)
+    }
     if (item === failAt) throw new Error(`item ${item} failed`)
     return { item, square: item * item }
   }
   return table.start(
-    ({ signal, reportProgress }) =>
-      parallelMap(work, { concurrency, signal, onProgress: reportProgress, total: items })(
+    ({ signal, reportProgress, reportItem }) =>
+      parallelMap(work, { concurrency, signal, onProgress: reportProgress, onReport: reportItem, total: items })(
         Array.from({ length: items }, (_, i) => i),
       ),
     body.name === undefined ? undefined : { name: body.name },
@@ -104,6 +110,7 @@ function status(job: Job<WorkResult>) {
     state: job.state,
     hasMoreData: job.hasMoreData,
     progress: job.progress,
+    running: [...job.itemReports.values()].map(({ item, value }) => ({ item, percent: value })),
     error: job.error === undefined ? undefined : String((job.error as Error).message ?? job.error),
     startedAt: iso(job.startedAt),
     finishedAt: iso(job.finishedAt),

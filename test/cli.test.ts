@@ -1,12 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { processesMatching, useScratch, waitFor, type Ran } from './cli/helpers.js'
 
-// These tests run the built command as a user would: a child process with real pipes.
+// These tests run the built command as a user would: a child process with real pipes, signals and
+// terminals. What needs no process of its own is tested in test/cli/run.test.ts, faster.
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(ROOT, 'dist/cli/main.js')
 
@@ -26,25 +27,7 @@ beforeAll(() => {
   }
 }, 120_000)
 
-let dir: string
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'foreach-parallel-cli-'))
-})
-afterAll(() => rmSync(dir, { recursive: true, force: true }))
-
-let dirs = 0
-/** A fresh directory for one test's files. */
-function scratch(): string {
-  const path = join(dir, String(dirs++))
-  mkdirSync(path)
-  return path
-}
-
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
+const scratch = useScratch()
 
 interface CliOptions {
   /** Written to standard input, which is then closed. */
@@ -73,305 +56,29 @@ function cli(args: readonly string[], options: CliOptions = {}): Promise<Ran> {
   return finish(child)
 }
 
-/** Command lines of the processes running now whose command line starts with `text`. */
-function processesMatching(text: string): string[] {
-  const found: string[] = []
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    try {
-      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()
-      if (command.startsWith(text)) found.push(command)
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return found
-}
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 20))
-}
-
-/** A small RFC 4180 reader: quoted fields may hold commas, doubled quotes and line breaks. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let field = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"'
-        i++
-      } else if (c === '"') quoted = false
-      else field += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') {
-      row.push(field)
-      field = ''
-    } else if (c === '\n') {
-      row.push(field)
-      rows.push(row)
-      row = []
-      field = ''
-    } else field += c
-  }
-  return rows
-}
-
-describe('items and commands', () => {
-  it('replaces every {} by the item, one argument per line, without a shell', async () => {
-    const { code, stdout } = await cli(['--', 'printf', '<%s|%s>\\n', '{}', 'x{}x'], { input: 'a b\nit\'s $HOME\r\nlast' })
-    expect(stdout).toBe("<a b|xa bx>\n<it's $HOME|xit's $HOMEx>\n<last|xlastx>\n")
-    expect(code).toBe(0)
-  })
-
-  it('appends the item as the last argument when no {} appears, and accepts the command without --', async () => {
-    const { code, stdout } = await cli(['-j', '2', 'echo', 'item:'], { input: 'one\ntwo\n' })
-    expect(stdout).toBe('item: one\nitem: two\n')
-    expect(code).toBe(0)
-  })
-
-  it('reads the items from --arg-file', async () => {
-    const file = join(scratch(), 'items.txt')
-    writeFileSync(file, 'x\ny\n')
-    const { code, stdout } = await cli(['-a', file, '--', 'echo'])
-    expect(stdout).toBe('x\ny\n')
-    expect(code).toBe(0)
-  })
-
-  it('runs through /bin/sh -c with --shell, quoting the item', async () => {
-    const { code, stdout } = await cli(['--shell', '--', 'echo {} | tr a-z A-Z'], { input: "it's; rm -rf /\n" })
-    expect(stdout).toBe("IT'S; RM -RF /\n")
-    expect(code).toBe(0)
-  })
-
-  it('prints the commands with --dry-run and runs none of them', async () => {
-    const work = scratch()
-    const { code, stdout } = await cli(['--dry-run', '--', 'touch', `${work}/{}`], { input: 'a\nb c\n' })
-    expect(stdout).toBe(`touch ${work}/a\ntouch '${work}/b c'\n`)
-    expect(readdirSync(work)).toEqual([])
-    expect(code).toBe(0)
-    const shell = await cli(['--dry-run', '--shell', '--', 'echo {} >', 'out'], { input: "it's\n" })
-    expect(shell.stdout).toBe("echo 'it'\\''s' > out\n")
-  })
-})
-
-describe('output', () => {
-  it('keeps the input order by default, whatever the completion order', async () => {
-    const work = scratch()
-    // `slow` ends only after `fast` has ended.
-    const script = `if [ "$1" = slow ]; then while [ ! -e ${work}/fast ]; do sleep 0.02; done; fi; echo "$1"; [ "$1" = slow ] || touch ${work}/fast`
-    const { code, stdout } = await cli(['-j', '2', '--', 'sh', '-c', script, 'sh', '{}'], { input: 'slow\nfast\n' })
-    expect(stdout).toBe('slow\nfast\n')
-    expect(code).toBe(0)
-  })
-
-  it('prints each output as soon as its command ends with --as-completed', async () => {
-    const work = scratch()
-    const out = join(work, 'out')
-    // `slow` ends only once `fast` has been printed (or after a bounded wait, if it never is).
-    const script = `if [ "$1" = slow ]; then i=0; while ! grep -q fast ${out} && [ $i -lt 150 ]; do sleep 0.02; i=$((i+1)); done; fi; echo "$1"`
-    const { code } = await cli(['--as-completed', '-j', '2', '--', 'sh', '-c', script, 'sh', '{}'], {
-      input: 'slow\nfast\n',
-      stdoutFile: out,
-    })
-    expect(readFileSync(out, 'utf8')).toBe('fast\nslow\n')
-    expect(code).toBe(0)
-  })
-
-  it("never interleaves one command's output with another's", async () => {
-    const script = 'for i in 1 2 3; do echo "$1-$i"; echo "$1-err-$i" >&2; sleep 0.02; done'
-    const { code, stdout, stderr } = await cli(['--as-completed', '-j', '4', '--', 'sh', '-c', script, 'sh', '{}'], {
-      input: 'a\nb\nc\nd\n',
-    })
-    const groups = (text: string) => text.trim().split('\n').map((line) => line.split('-')[0])
-    for (const lines of [groups(stdout), groups(stderr)]) {
-      expect(lines).toHaveLength(12)
-      for (let i = 0; i < 12; i += 3) expect(new Set(lines.slice(i, i + 3)).size).toBe(1)
-      expect(new Set(lines).size).toBe(4)
-    }
-    expect(code).toBe(0)
-  })
-})
-
-describe('the throttle limit', () => {
-  it('runs at most -j commands at once, and reaches it', async () => {
-    const work = scratch()
-    mkdirSync(join(work, 'running'))
-    // The first commands wait (a bounded time) until 3 are running; each notes how many are.
-    const script = [
-      `mkdir ${work}/running/$1`,
-      'i=0',
-      `while [ ! -e ${work}/reached ] && [ "$(ls ${work}/running | wc -l)" -lt 3 ] && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done`,
-      `touch ${work}/reached`,
-      `ls ${work}/running | wc -l >> ${work}/counts`,
-      'sleep 0.05',
-      `rmdir ${work}/running/$1`,
-    ].join('; ')
-    const { code } = await cli(['-j', '3', '--', 'sh', '-c', script, 'sh', '{}'], { input: '1\n2\n3\n4\n5\n6\n' })
-    const counts = readFileSync(join(work, 'counts'), 'utf8').trim().split('\n').map(Number)
-    expect(counts).toHaveLength(6)
-    expect(Math.max(...counts)).toBe(3)
-    expect(code).toBe(0)
-  })
-})
-
-describe('timeouts and retries', () => {
-  // Sleep lengths unique to this test process, so that another run of the suite cannot be mistaken
-  // for a leftover child.
-  const long1 = `30.1${process.pid}`
-  const long2 = `30.2${process.pid}`
-
-  it('stops a command that outlives --item-timeout; the item fails and the others go on', async () => {
-    const results = join(scratch(), 'results.json')
-    const { code, stderr } = await cli(['--item-timeout', '1', '--results', results, '--', 'sleep'], {
-      input: `0\n${long1}\n0\n`,
-    })
-    expect(code).toBe(1)
-    expect(stderr).toContain(`"${long1}": timed out after 1 s`)
-    const records = JSON.parse(readFileSync(results, 'utf8')) as { item: string; status: string; error: string | null }[]
-    expect(records.map((r) => [r.item, r.status])).toEqual([
-      ['0', 'succeeded'],
-      [long1, 'failed'],
-      ['0', 'succeeded'],
-    ])
-    expect(records[1]!.error).toBe('timed out after 1 s')
-    expect(processesMatching(`sleep ${long1}`)).toEqual([])
-  })
-
-  it('stops the whole run at --timeout: running items fail, even while standard input stays open', async () => {
-    const results = join(scratch(), 'results.ndjson')
-    const child = start(['--timeout', '1.5', '--results', results, '--', 'sleep'])
-    child.stdin!.write(`0\n${long2}\n`)
-    const { code, stderr } = await finish(child)
-    child.stdin!.destroy()
-    expect(code).toBe(1)
-    expect(stderr).toContain('--timeout of 1.5 s reached: 1 succeeded, 0 failed, 1 stopped while running')
-    const records = readFileSync(results, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
-    expect(records).toMatchObject([
-      { item: '0', status: 'succeeded', exitCode: 0 },
-      { item: long2, status: 'failed', exitCode: null, signal: 'SIGTERM', error: '--timeout of 1.5 s reached' },
-    ])
-    expect(processesMatching(`sleep ${long2}`)).toEqual([])
-  })
-
-  it('ends a --dry-run at --timeout while standard input stays open', async () => {
-    const child = start(['--dry-run', '--timeout', '0.5', '--', 'echo'])
-    child.stdin!.write('a\n')
-    const { code, stdout } = await finish(child)
-    child.stdin!.destroy()
-    expect(stdout).toBe('echo a\n')
-    expect(code).toBe(0)
-  })
-
-  it('runs a failed command again with --retries', async () => {
-    const work = scratch()
-    const results = join(work, 'results.json')
-    // Fails on its first run, succeeds on the second.
-    const script = `n=$(cat ${work}/$1 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${work}/$1; [ $n -ge 2 ]`
-    const args = ['--', 'sh', '-c', script, 'sh', '{}']
-    const retried = await cli(['--retries', '2', '--results', results, ...args], { input: 'a\nb\n' })
-    expect(retried.code).toBe(0)
-    const records = JSON.parse(readFileSync(results, 'utf8')) as { attempts: number }[]
-    expect(records.map((r) => r.attempts)).toEqual([2, 2])
-    const once = await cli(args, { input: 'c\n' })
-    expect(once.code).toBe(1)
-  })
-})
-
-describe('exit status', () => {
-  it('is the number of failed items', async () => {
-    const { code, stdout } = await cli(['--', 'sh', '-c', 'echo $1; exit $1', 'sh'], { input: '0\n1\n2\n0\n3\n' })
-    expect(stdout).toBe('0\n1\n2\n0\n3\n')
-    expect(code).toBe(3)
-  })
-
-  it('is 100 for 100 failures and 101 for more', async () => {
-    const hundred = await cli(['-j', '16', '--', 'false'], { input: 'x\n'.repeat(100) })
-    expect(hundred.code).toBe(100)
-    const more = await cli(['-j', '16', '--', 'false'], { input: 'x\n'.repeat(101) })
-    expect(more.code).toBe(101)
-  })
-
-  it('counts a command that cannot start as failed, and says why', async () => {
-    const { code, stderr } = await cli(['--', 'no-such-command-here'], { input: 'a\n' })
-    expect(stderr).toContain('command not found: no-such-command-here')
-    expect(code).toBe(1)
+describe('the command', () => {
+  it('runs the command for each line of standard input, in input order', async () => {
+    const { code, stdout, stderr } = await cli(['-j', '2', 'sh', '-c', 'echo "$1"; exit $2', 'sh', '{}', '{#}'], { input: 'a b\nc\n' })
+    expect(stdout).toBe('a b\nc\n')
+    expect(stderr).toBe('')
+    expect(code).toBe(2)
   })
 
   it.each([
-    [['-j', '0', '--', 'true'], 'Expected --throttle-limit to be an integer >= 1, got "0"'],
-    [['-j', '1.5', '--', 'true'], 'Expected --throttle-limit to be an integer >= 1, got "1.5"'],
-    [['--throttle-limit', 'many', '--', 'true'], 'Expected --throttle-limit to be an integer >= 1, got "many"'],
-    [['--timeout', '0', '--', 'true'], 'Expected --timeout to be a finite number > 0, got "0"'],
-    [['--item-timeout', 'soon', '--', 'true'], 'Expected --item-timeout to be a finite number > 0, got "soon"'],
-    [['--retries=-1', '--', 'true'], 'Expected --retries to be an integer >= 0, got "-1"'],
-    [['--frobnicate', '--', 'true'], "Unknown option '--frobnicate'"],
-    [['-j', '2'], 'no command given'],
-    [['-j', '2', '--'], 'no command given'],
-    [['--results', 'out.txt', '--', 'true'], 'Expected --results to end in .json, .ndjson or .csv, got "out.txt"'],
-    [['--keep-order', '--as-completed', '--', 'true'], '--keep-order and --as-completed exclude each other'],
-    [['-a', '/no/such/file', '--', 'true'], 'cannot read --arg-file'],
-    [['--results', '/no/such/dir/r.json', '--', 'true'], 'cannot write --results: ENOENT'],
-    [['--timeout', '2200000', '--', 'true'], 'Expected --timeout to be at most 2147483.647 seconds (the longest timer delay), got "2200000"'],
-  ])('is 255 for bad usage: %j', async (args, message) => {
-    const { code, stdout, stderr } = await cli(args, { input: 'x\n' })
-    expect(stderr).toContain(message)
-    expect(stdout).toBe('')
-    expect(code).toBe(255)
+    [['-j', '-1', 'true'], 'foreach-parallel: Expected -j to be an integer >= 1 or a percentage of the CPU cores (like 50%), got "-1"\n'],
+    [['sh', '-c', 'echo {}'], `foreach-parallel: {} in the script of 'sh -c' would make each item shell code; pass it as an argument: sh -c '… "$1"' _ {}\n`],
+  ])('exits 255 with a one-line message for bad usage: %j', async (args, message) => {
+    expect(await cli(args, { input: 'x\n' })).toEqual({ code: 255, stdout: '', stderr: message })
   })
 
   it('prints --help and --version', async () => {
     const help = await cli(['--help'])
-    expect(help.stdout).toContain('--throttle-limit N')
-    expect(help.stdout).toContain('141 when stdout or stderr was closed by its reader')
+    expect(help.stdout).toContain('-j, -P, --jobs N')
+    expect(help.stdout).toContain('Differences from GNU parallel')
     expect(help.code).toBe(0)
     const version = await cli(['--version'])
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
     expect(version.stdout).toBe(`${manifest.version}\n`)
-  })
-})
-
-describe('results files', () => {
-  const input = 'ok\na,b\nsay "hi"\n'
-  const args = (file: string) => ['--results', file, '--', 'sh', '-c', '[ "$1" = ok ] || exit 2', 'sh', '{}']
-
-  it('writes a JSON array of records', async () => {
-    const file = join(scratch(), 'r.json')
-    const { code } = await cli(args(file), { input })
-    expect(code).toBe(2)
-    const records = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[]
-    expect(records).toMatchObject([
-      { item: 'ok', index: 0, status: 'succeeded', exitCode: 0, signal: null, attempts: 1, error: null },
-      { item: 'a,b', index: 1, status: 'failed', exitCode: 2, error: 'exit code 2' },
-      { item: 'say "hi"', index: 2, status: 'failed', exitCode: 2, error: 'exit code 2' },
-    ])
-    for (const record of records) {
-      expect(record['duration']).toBeTypeOf('number')
-      expect(Number.isNaN(Date.parse(record['startedAt'] as string))).toBe(false)
-    }
-  })
-
-  it('writes NDJSON, one record per line', async () => {
-    const file = join(scratch(), 'r.ndjson')
-    await cli(args(file), { input })
-    const lines = readFileSync(file, 'utf8').split('\n')
-    expect(lines.pop()).toBe('')
-    expect(lines.map((line) => (JSON.parse(line) as { item: string }).item)).toEqual(['ok', 'a,b', 'say "hi"'])
-  })
-
-  it('writes CSV with a header and quoted fields', async () => {
-    const file = join(scratch(), 'r.csv')
-    await cli(args(file), { input })
-    const rows = parseCsv(readFileSync(file, 'utf8'))
-    expect(rows[0]).toEqual(['item', 'status', 'exitCode', 'duration', 'error'])
-    expect(rows.slice(1).map((row) => [row[0], row[1], row[2], row[4]])).toEqual([
-      ['ok', 'succeeded', '0', ''],
-      ['a,b', 'failed', '2', 'exit code 2'],
-      ['say "hi"', 'failed', '2', 'exit code 2'],
-    ])
-    expect(rows.slice(1).every((row) => /^\d+$/.test(row[3]!))).toBe(true)
   })
 })
 
@@ -465,6 +172,7 @@ describe('signals', () => {
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    ['SIGHUP', 129],
   ] as const)('%s stops the children, prints a summary, writes the results and exits %i', async (signal, status) => {
     const work = scratch()
     const results = join(work, 'results.json')
@@ -489,6 +197,21 @@ describe('signals', () => {
       { item: 'slow2', status: 'failed', error: `stopped by ${signal}` },
     ])
     expect(processesMatching(marker)).toEqual([])
+  })
+
+  it('leaves no command running when it is killed with SIGKILL', async () => {
+    const work = scratch()
+    const marker = `sleep 30.9${process.pid}`
+    // Each command starts a child of its own, in its process group, as a pipeline would.
+    const script = `touch ${work}/started.$1; ${marker} & wait`
+    const child = start(['-j', '3', '--', 'sh', '-c', script, 'sh', '{}'])
+    const ran = finish(child)
+    child.stdin!.write('a\nb\nc\n')
+    await waitFor(() => processesMatching(marker).length === 3)
+    child.kill('SIGKILL')
+    expect((await ran).code).toBe(null)
+    // The watchdog sends SIGTERM at once, and SIGKILL half a second later to what is left.
+    await waitFor(() => processesMatching(marker).length === 0 && processesMatching('sh -c touch').length === 0)
   })
 })
 

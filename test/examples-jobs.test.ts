@@ -105,6 +105,15 @@ describe('examples/jobs.ts', () => {
     expect((await call('GET', `/jobs/${json.id}/other`)).status).toBe(404)
   })
 
+  it("shows the running items' percent, from their per-item reports", async () => {
+    server = await startJobsServer()
+    const { json } = await call('POST', '/jobs', { items: 10, concurrency: 3, workMs: 60_000 })
+    const status = await call('GET', `/jobs/${json.id}`)
+    expect(status.json.running).toEqual([0, 1, 2].map((item) => ({ item, percent: 0 })))
+    const stopped = await call('POST', `/jobs/${json.id}/stop`)
+    expect(stopped.json.running).toEqual([])
+  })
+
   it('runs at most throttleLimit jobs; the others wait as NotStarted and start in order', async () => {
     server = await startJobsServer({ throttleLimit: 1 })
     const forever = { items: 10, concurrency: 1, workMs: 60_000 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { isSettled, ticks } from './helpers.js'
 import { deferred } from '../src/internal/deferred.js'
 import { Deque } from '../src/internal/deque.js'
-import { closeIterator, nextOf, openAsync } from '../src/internal/iterator.js'
+import { closeIterator, nextOf } from '../src/internal/iterator.js'
 import { DONE, Outbox } from '../src/internal/outbox.js'
 import { isSource, open } from '../src/internal/source.js'
 
@@ -191,61 +191,6 @@ describe('isSource', () => {
     [{ next: () => ({ done: true }) }, false],
   ])('%o → %s', (value, expected) => {
     expect(isSource(value)).toBe(expected)
-  })
-})
-
-describe('openAsync', () => {
-  it('adapts a sync iterator like for await: promised items are awaited', async () => {
-    const iterator = openAsync([1, Promise.resolve(2)] as never as number[])
-    expect(await iterator.next()).toEqual({ done: false, value: 1 })
-    expect(await iterator.next()).toEqual({ done: false, value: 2 })
-    expect(await iterator.next()).toEqual({ done: true, value: undefined })
-  })
-
-  it("keeps a promised item's error when closing the sync iterator throws too, as for await does", async () => {
-    const iterator: Iterator<number> = {
-      next: () => ({ done: false, value: Promise.reject(new Error('item failed')) as never }),
-      return: () => {
-        throw new Error('return failed')
-      },
-    }
-    await expect(openAsync({ [Symbol.iterator]: () => iterator }).next()).rejects.toThrow('item failed')
-  })
-
-  it('closes the sync iterator when a promised item rejects, and on return()', async () => {
-    let closed = 0
-    function* items() {
-      try {
-        yield Promise.reject(new Error('bad item'))
-        yield 2
-      } finally {
-        closed++
-      }
-    }
-    await expect(openAsync(items() as never as Iterable<number>).next()).rejects.toThrow('bad item')
-    expect(closed).toBe(1)
-    const early = openAsync(items() as never as Iterable<number>)
-    expect(await early.return!()).toEqual({ done: true, value: undefined })
-    expect(closed).toBe(1) // never started: nothing to close
-    function* plain() {
-      try {
-        yield 1
-        yield 2
-      } finally {
-        closed++
-      }
-    }
-    const started = openAsync(plain())
-    await started.next()
-    await started.return!()
-    expect(closed).toBe(2)
-  })
-
-  it('hands an async iterator through', async () => {
-    async function* items() {
-      yield 'a'
-    }
-    expect(await openAsync(items()).next()).toEqual({ done: false, value: 'a' })
   })
 })
 

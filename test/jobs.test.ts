@@ -1098,6 +1098,63 @@ describe('item reports', () => {
   })
 })
 
+describe('item reports from a real parallelMap', () => {
+  it('shows the latest report of each running item and drops it when the item settles', async () => {
+    const tasks = new Tasks<string>(true)
+    const events: ItemReport[] = []
+    const job = startJob(({ signal, reportItem }) =>
+      parallelMap(tasks.fn, { concurrency: 3, signal, onReport: reportItem })(['a', 'b', 'c', 'd']),
+    )
+    job.addEventListener('report', (event) => events.push((event as CustomEvent<ItemReport>).detail))
+    await tick()
+    expect(tasks.items()).toEqual(['a', 'b', 'c'])
+    // Destructured, as users write it.
+    const { report: reportA } = tasks.call('a').context
+    reportA(10)
+    tasks.call('b').context.report('loading')
+    reportA(50)
+    expect([...job.itemReports.values()]).toEqual([
+      { index: 0, item: 'a', value: 50 },
+      { index: 1, item: 'b', value: 'loading' },
+    ])
+    expect(events.map(({ item, value }) => [item, value])).toEqual([
+      ['a', 10],
+      ['b', 'loading'],
+      ['a', 50],
+    ])
+
+    tasks.call('a').resolve('A')
+    await tick()
+    expect([...job.itemReports.keys()]).toEqual([1])
+    reportA(100)
+    expect([...job.itemReports.keys()]).toEqual([1])
+    expect(events).toHaveLength(3)
+
+    tasks.call('d').context.report('started')
+    expect([...job.itemReports.keys()]).toEqual([1, 3])
+    for (const item of ['b', 'c', 'd']) tasks.call(item).resolve(item.toUpperCase())
+    await job.wait()
+    expect(job.state).toBe('Completed')
+    expect(job.itemReports.size).toBe(0)
+    expect(job.receive()).toEqual(['A', 'B', 'C', 'D'])
+  })
+
+  it('forgets the running items reports when the job is stopped', async () => {
+    const tasks = new Tasks<number>(true)
+    const job = startJob(({ signal, reportItem }) =>
+      parallelMap(tasks.fn, { concurrency: 2, signal, onReport: reportItem })(naturals()),
+    )
+    await tick()
+    tasks.call(0).context.report('half')
+    tasks.call(1).context.report('a third')
+    expect(job.itemReports.size).toBe(2)
+    await job.stop()
+    expect(job.itemReports.size).toBe(0)
+    tasks.call(0).context.report('late')
+    expect(job.itemReports.size).toBe(0)
+  })
+})
+
 describe('async iterators share the results', () => {
   it('hands each result to the oldest parked next() call, across iterators', async () => {
     const source = manual<number>()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TimeoutError } from '../src/errors.js'
 import { adaptiveConcurrency, AdaptiveLimiter } from '../src/limits/adaptive.js'
-import type { SlotWaiter } from '../src/limits/limiter.js'
+import type { AttemptSample } from '../src/scheduler/seams.js'
 import { VegasController } from '../src/limits/vegas.js'
 
 /** An adaptive limiter on a virtual clock. */
@@ -11,7 +11,10 @@ function virtual(initial = 10, isOverload?: (error: unknown) => boolean) {
   return { clock, limiter }
 }
 
-const waiter: SlotWaiter = { slotFree() {} }
+/** A successful attempt from `startedAt` to `endedAt` whose consumer was waiting. */
+function ok(startedAt: number, endedAt: number): AttemptSample {
+  return { startedAt, endedAt, outcome: 'ok', error: undefined, consumerWaiting: true, running: 1 }
+}
 
 describe('adaptiveConcurrency: options', () => {
   it('starts at 4 within [1, 256] by default', () => {
@@ -57,68 +60,75 @@ describe('adaptiveConcurrency: options', () => {
 })
 
 describe('AdaptiveLimiter', () => {
-  /** One attempt that takes `latency` ms, as a run reports it: outcome first, then the slot back. */
-  function attempt(v: ReturnType<typeof virtual>, latency: number, error?: unknown): void {
+  /** One attempt that takes `latency` ms, as a run reports it: outcome first, then its slot back. */
+  function attempt(v: ReturnType<typeof virtual>, latency: number, outcome: AttemptSample['outcome'] = 'ok', error?: unknown): void {
     const { clock, limiter } = v
-    expect(limiter.acquire(waiter)).toBe(true)
-    const startedAt = limiter.now()
+    const gate = limiter.gate()
+    expect(gate.mayStart()).toBe(true)
+    gate.started()
+    const startedAt = clock.now
     clock.now += latency
-    if (error === undefined) limiter.succeeded(startedAt, true)
-    else limiter.failed(startedAt, error, true)
-    limiter.release()
+    try {
+      gate.observe!({ startedAt, endedAt: clock.now, outcome, error, consumerWaiting: true, running: 1 })
+    } finally {
+      gate.ended()
+    }
   }
 
-  it('learns from latencies: in flight is what runs under it, over every run', () => {
-    const v = virtual(10)
-    const { clock, limiter } = v
+  it('learns from latencies; in flight is what runs under it, over every run that shares it', () => {
+    const { limiter } = virtual(10)
     const seen: number[] = []
     limiter.addEventListener('change', () => seen.push(limiter.limit))
-    // 40 attempts, 10 ms each, with 10 running (the limit): slow start doubles the limit
-    for (let i = 0; i < 10; i++) expect(limiter.acquire(waiter)).toBe(true)
-    const startedAt = limiter.now()
-    clock.now += 10
-    for (let i = 0; i < 40; i++) limiter.succeeded(startedAt, true)
+    // 10 running over two runs, 40 attempts of 10 ms: slow start doubles the limit
+    const runs = [limiter.gate(), limiter.gate()]
+    for (let i = 0; i < 10; i++) runs[i % 2]!.started()
+    for (let i = 0; i < 40; i++) runs[i % 2]!.observe!(ok(0, 10))
     expect([limiter.limit, seen]).toEqual([20, [20]])
     // the same with only 9 running: under half the new limit, nothing changes
-    limiter.release()
-    const next = limiter.now()
-    clock.now += 10
-    for (let i = 0; i < 40; i++) limiter.succeeded(next, true)
+    runs[0]!.ended()
+    for (let i = 0; i < 40; i++) runs[1]!.observe!(ok(10, 20))
     expect([limiter.limit, seen]).toEqual([20, [20]])
-    for (let i = 0; i < 9; i++) limiter.release()
   })
 
-  it('a timeout cuts the limit; so does an error isOverload accepts; other errors teach nothing', () => {
+  it('a timeout cuts the limit; so do an error named TimeoutError and one isOverload accepts', () => {
     const overload = new Error('429')
     const v = virtual(10, (error) => error === overload)
-    attempt(v, 5, new Error('500'))
+    attempt(v, 5, 'error', new Error('500'))
     expect(v.limiter.limit).toBe(10)
-    attempt(v, 5, new TimeoutError())
+    attempt(v, 5, 'timeout', new TimeoutError())
     expect(v.limiter.limit).toBe(9)
-    attempt(v, 5, new DOMException('timed out', 'TimeoutError'))
+    attempt(v, 5, 'error', new DOMException('timed out', 'TimeoutError'))
     expect(v.limiter.limit).toBe(8)
-    attempt(v, 5, overload)
+    attempt(v, 5, 'error', overload)
     expect(v.limiter.limit).toBe(7)
+  })
+
+  it('learns nothing from an attempt the run aborted, even a slow one', () => {
+    const v = virtual(10, () => true)
+    for (let i = 0; i < 100; i++) attempt(v, 1000, 'aborted', new Error('stopped'))
+    expect(v.limiter.limit).toBe(10)
   })
 
   it('lets a throw from isOverload through, and learns nothing from it', () => {
     const v = virtual(10, () => {
       throw new TypeError('bad predicate')
     })
-    expect(() => attempt(v, 5, new Error('boom'))).toThrow('bad predicate')
-    expect(v.limiter.limit).toBe(10)
+    expect(() => attempt(v, 5, 'error', new Error('boom'))).toThrow('bad predicate')
+    expect([v.limiter.limit, v.limiter.running]).toEqual([10, 0])
   })
 
   it('a limit set by hand fires change, wakes waiting runs, and is where it goes on from', () => {
     const { limiter } = virtual(2)
+    const gate = limiter.gate()
     let woken = 0
-    const run: SlotWaiter = {
-      slotFree() {
-        woken++
-        while (limiter.acquire(run));
-      },
+    const fill = () => {
+      while (gate.mayStart()) gate.started()
     }
-    while (limiter.acquire(run));
+    gate.attach(() => {
+      woken++
+      fill()
+    })
+    fill()
     const seen: number[] = []
     limiter.addEventListener('change', () => seen.push(limiter.limit))
     limiter.limit = 6
@@ -168,12 +178,15 @@ function simulate(phases: readonly Phase[], end: number, fixed?: number) {
     events.splice(i, 0, { at, startedAt })
   }
   const arrive = (startedAt: number) => (busy < phase.slots ? serve(startedAt) : queue.push(startedAt))
-  const run: SlotWaiter = {
-    slotFree() {
-      while ((fixed === undefined || limiter.running < fixed) && limiter.acquire(run)) arrive(limiter.now())
-    },
+  const gate = limiter.gate()
+  const fill = () => {
+    while ((fixed === undefined || limiter.running < fixed) && gate.mayStart()) {
+      gate.started()
+      arrive(clock.now)
+    }
   }
-  run.slotFree()
+  gate.attach(fill)
+  fill()
   const limits: number[] = []
   while (clock.now < end) {
     const event = events.shift()!
@@ -183,9 +196,9 @@ function simulate(phases: readonly Phase[], end: number, fixed?: number) {
     busy--
     while (busy < phase.slots && queue.length > 0) serve(queue.shift()!)
     if (clock.now >= 1000) done++
-    limiter.succeeded(event.startedAt, true)
-    limiter.release()
-    run.slotFree()
+    gate.observe!(ok(event.startedAt, clock.now))
+    gate.ended()
+    fill()
   }
   return { limits, throughput: done / ((end - 1000) / 1000) }
 }

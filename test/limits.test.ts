@@ -1,33 +1,36 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { concurrencyLimit, SharedLimiter, type SlotWaiter } from '../src/limits/limiter.js'
+import { concurrencyLimit, SharedLimiter } from '../src/limits/limiter.js'
 
 /** A stand-in for a run: it holds the slots it got and wants `wanted` more. */
-class Run implements SlotWaiter {
+class Run {
   held = 0
   wakes = 0
+  readonly gate
   constructor(
     readonly limiter: SharedLimiter,
     public wanted = 0,
-  ) {}
+  ) {
+    this.gate = limiter.gate()
+    this.gate.attach(() => {
+      this.wakes++
+      this.fill()
+    })
+  }
 
-  /** Takes slots while it wants them and the limiter agrees, as a run's fill loop does. */
+  /** Starts calls while it wants them and the limiter agrees, as a run's fill loop does. */
   fill(): void {
-    while (this.wanted > 0 && this.limiter.acquire(this)) {
+    while (this.wanted > 0 && this.gate.mayStart()) {
+      this.gate.started()
       this.wanted--
       this.held++
     }
   }
 
-  slotFree(): void {
-    this.wakes++
-    this.fill()
-  }
-
   finish(count = 1): void {
     for (let i = 0; i < count; i++) {
       this.held--
-      this.limiter.release()
+      this.gate.ended()
     }
     this.fill()
   }
@@ -84,6 +87,14 @@ describe('concurrencyLimit', () => {
 })
 
 describe('SharedLimiter', () => {
+  it('its gates tell the limit in force, and do not learn', () => {
+    const l = limiter(3)
+    const gate = l.gate()
+    expect([gate.limit, gate.observe]).toEqual([3, undefined])
+    l.limit = 7
+    expect(gate.limit).toBe(7)
+  })
+
   it('lets at most limit calls run, and counts them', () => {
     const l = limiter(2)
     const run = new Run(l, 5)
@@ -156,8 +167,8 @@ describe('SharedLimiter', () => {
     a.fill()
     b.fill()
     c.fill()
-    l.cancel(b)
-    l.cancel(b)
+    b.gate.detach()
+    b.gate.detach()
     a.finish()
     expect([b.wakes, c.wakes, c.held]).toEqual([0, 1, 1])
   })
@@ -176,18 +187,18 @@ describe('SharedLimiter', () => {
   it('a call that ends inside the wake-up only adds room to the same round', () => {
     const l = limiter(1)
     let started = 0
-    const sync: SlotWaiter = {
-      slotFree() {
-        // calls that end at once: each takes a slot and gives it back before the next
-        while (started < 3 && l.acquire(sync)) {
-          started++
-          l.release()
-        }
-      },
-    }
+    const sync = l.gate()
+    sync.attach(() => {
+      // calls that end at once: each takes a slot and gives it back before the next
+      while (started < 3 && sync.mayStart()) {
+        sync.started()
+        started++
+        sync.ended()
+      }
+    })
     const blocker = new Run(l, 1)
     blocker.fill()
-    expect(l.acquire(sync)).toBe(false)
+    expect(sync.mayStart()).toBe(false)
     blocker.finish()
     expect([started, l.running]).toEqual([3, 0])
   })

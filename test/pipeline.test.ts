@@ -257,17 +257,17 @@ describe.each(stages)('%s keeps the iterator contract', (name, stage) => {
     [
       'a next() that resolves 42',
       { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(42) }) },
-      "Expected the source's next() to answer an iterator result object, got 42",
+      "Expected the source's next() to resolve to an iterator result object, got 42",
     ],
     [
       'a next() that returns null',
       { [Symbol.asyncIterator]: () => ({ next: () => null }) },
-      "Expected the source's next() to answer an iterator result object, got null",
+      "Expected the source's next() to resolve to an iterator result object, got null",
     ],
     [
       'a sync next() that returns 5',
       { [Symbol.iterator]: () => ({ next: () => 5 }) },
-      "Expected the source's next() to answer an iterator result object, got 5",
+      "Expected the source's next() to return an iterator result object, got 5",
     ],
     [
       'a [Symbol.asyncIterator]() that returns 42',

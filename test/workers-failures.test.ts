@@ -6,7 +6,8 @@ import { promisify } from 'node:util'
 import { Piscina } from 'piscina'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { collect, TimeoutError } from '../src/index.js'
-import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
+import { workerMap, type WorkerPool } from '../src/workers/index.js'
+import { poolAndPiscina, rejection } from './workers-helpers.js'
 import { failOnUnhandledRejections } from './helpers.js'
 
 // Workers that misbehave (issue 15): thread counts that would kill the process, per-item timeouts
@@ -14,25 +15,7 @@ import { failOnUnhandledRejections } from './helpers.js'
 
 const stray = new URL('fixtures/stray.mjs', import.meta.url)
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
 
-/** Creates a pool, catching the piscina instance behind it, to look at its threads. */
-function poolAndPiscina(maxThreads: number): { pool: WorkerPool; piscina: Piscina } {
-  const on = vi.spyOn(Piscina.prototype, 'on')
-  try {
-    const pool = createPool({ maxThreads })
-    return { pool, piscina: on.mock.contexts[0] as Piscina }
-  } finally {
-    on.mockRestore()
-  }
-}
 
 /** One item, then a source that waits until `signal` aborts: only the pool can end the run before. */
 async function* oneThenWait(signal: AbortSignal): AsyncGenerator<number> {
@@ -80,7 +63,7 @@ describe('workerMap: threads of a run of its own', () => {
 
 describe('workerMap: the per-item timeout counts from the start of the task on its thread', () => {
   it('does not count the wait for a thread', async () => {
-    const { pool } = poolAndPiscina(1)
+    const { pool } = poolAndPiscina({ maxThreads: 1 })
     try {
       await collect(workerMap(stray, { pool, exportName: 'sleep' })([0]))
       // Twelve items of 200 ms on one thread: the last waits 2.2 s for it, past its 2 s timeout.
@@ -104,7 +87,7 @@ describe('workerMap: the per-item timeout counts from the start of the task on i
 
 describe('workerMap: an error raised outside a task', () => {
   it('fails the item running on that thread, and the pool replaces the thread', async () => {
-    const { pool, piscina } = poolAndPiscina(1)
+    const { pool, piscina } = poolAndPiscina({ maxThreads: 1 })
     try {
       const run = workerMap<number, number>(stray, { pool, exportName: 'throwWhileRunning', onError: 'continue' })
       const error = await rejection(collect(run([7])))
@@ -142,7 +125,7 @@ describe('workerMap: an error raised outside a task', () => {
     let piscina: Piscina
 
     beforeAll(() => {
-      ;({ pool, piscina } = poolAndPiscina(1))
+      ;({ pool, piscina } = poolAndPiscina({ maxThreads: 1 }))
     })
 
     afterAll(async () => {

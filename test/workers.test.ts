@@ -8,7 +8,8 @@ import { Piscina } from 'piscina'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { collect, TimeoutError } from '../src/index.js'
 import { fromRecord, toRecord } from '../src/workers/cloned-error.js'
-import { createPool, workerMap, type PoolOptions, type WorkerPool } from '../src/workers/index.js'
+import { createPool, workerMap, type WorkerPool } from '../src/workers/index.js'
+import { poolAndPiscina, rejection } from './workers-helpers.js'
 import { failOnUnhandledRejections, range } from './helpers.js'
 
 const fixture = new URL('fixtures/double.mjs', import.meta.url)
@@ -29,25 +30,7 @@ async function settledCounter(view: Int32Array, slot: number): Promise<number> {
   }
 }
 
-/** Creates a pool, catching the piscina instance behind it, to look at its threads. */
-function poolAndPiscina(options: PoolOptions): { pool: WorkerPool; piscina: Piscina } {
-  const on = vi.spyOn(Piscina.prototype, 'on')
-  try {
-    const pool = createPool(options)
-    return { pool, piscina: on.mock.contexts[0] as Piscina }
-  } finally {
-    on.mockRestore()
-  }
-}
 
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected a rejection')
-}
 
 failOnUnhandledRejections()
 
@@ -365,6 +348,28 @@ describe('workerMap on a shared pool', () => {
     expect(await rejection(pending)).toEqual(new Error('stop'))
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(await collect(workerMap(fixture, { pool })([3]))).toEqual([6])
+  })
+
+  it('fails the items of a run on a pool that has been destroyed', async () => {
+    const destroyed = createPool({ maxThreads: 1 })
+    await destroyed.destroy()
+    await destroyed[Symbol.asyncDispose]()
+    const error = await rejection(collect(workerMap(fixture, { pool: destroyed })([1])))
+    expect(error).toEqual(new Error('The worker pool has been destroyed'))
+  })
+
+  it('runs as many items at once as the pool has threads, unless told otherwise', async () => {
+    const threads = availableParallelism() + 1
+    const { shared: gated } = gate()
+    const wide = createPool({ maxThreads: threads, workerData: { shared: gated } })
+    try {
+      // The 'wait' items return only once 'open', the last, has opened the gate: all run at once.
+      const items = [...Array.from({ length: threads - 1 }, () => 'wait'), 'open']
+      const run = workerMap<string, string>(fixture, { pool: wide, exportName: 'gate', timeout: 10_000 })
+      expect(await collect(run(items))).toEqual(items)
+    } finally {
+      await wide.destroy()
+    }
   })
 
   it('has os.availableParallelism() threads by default', async () => {

@@ -1,12 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { constants } from 'node:os'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs'
+import { constants, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Command } from './template.js'
-import type { Watchdog } from './watchdog.js'
+import { Watchdog } from './watchdog.js'
 
 /** How long a command may take to exit after SIGTERM before it gets SIGKILL. */
 const KILL_GRACE_MS = 2000
 
-/** Where a running command's output goes, chunk by chunk. */
+/** How often the output files of `live` commands are read (`--line-buffer`). */
+const LIVE_POLL_MS = 50
+
+/** Where a command's output goes. */
 export interface OutputSink {
   stdout(chunk: Buffer): void
   stderr(chunk: Buffer): void
@@ -14,18 +19,15 @@ export interface OutputSink {
 
 /** How one run of a command ended. */
 export interface Outcome {
-  /** The exit code; for a command that could not start, the shell's: 127 (not found) or 126. */
+  /** The exit status as a shell reports it (127: not found); `null` when the run's signal killed it. */
   readonly exitCode: number | null
-  /** The signal that killed it, if any. */
+  /** The signal that killed it, when the run sent one (`--timeout`, a stop). */
   readonly signal: NodeJS.Signals | null
-  /** Why it failed (`exit code 3`, `timed out after 2 s`, `command not found: x`…); `undefined` on success. */
+  /** Why it failed (`exit code 3`, `timed out after 2 s`, `stopped by SIGINT`…); `undefined` on success. */
   readonly error: string | undefined
-  /**
-   * How it failed: a non-zero `exit`, killed by a `signal`, stopped by its `timeout`, stopped by
-   * the run (`stop`: a signal aborted before it exited), or it could not `spawn`.
-   */
-  readonly failure: 'exit' | 'signal' | 'timeout' | 'stop' | 'spawn' | undefined
-  /** `Date.now()` when it started. */
+  /** How it failed: a non-zero `exit`, stopped by its `timeout`, or stopped by the run (`stop`). */
+  readonly failure: 'exit' | 'timeout' | 'stop' | undefined
+  /** `Date.now()` when it was started. */
   readonly startedAt: number
   /** Milliseconds from start to end. */
   readonly runtime: number
@@ -33,119 +35,323 @@ export interface Outcome {
   readonly received: number
 }
 
-/** Options of {@link runCommand}. */
-export interface RunCommandOptions {
+/** Options of {@link Launcher.run}. */
+export interface RunOptions {
   /** Aborting any of them stops the command; the outcome's `error` is then the reason's message. */
   readonly signals: readonly AbortSignal[]
   /** Deadline in ms, after which the command is stopped and fails. */
   readonly timeout?: number | undefined
   readonly output: OutputSink
-  /** Kills the command's process group if this process dies first. */
-  readonly watchdog?: Watchdog | undefined
+  /** Hand the output over as it comes (every 50 ms), instead of all at once when the command ends. */
+  readonly live?: boolean
 }
-
-/** The status a shell reports for a command that could not start. */
-const SPAWN_STATUS: Record<string, number> = { ENOENT: 127, EACCES: 126 }
 
 /**
- * Runs a command with standard input from `/dev/null`, handing its output to `options.output`.
- * The command gets a process group of its own, so that stopping it (SIGTERM to the group, then
- * SIGKILL after two seconds) also stops whatever it started, a shell pipeline included. A command
- * that exits 0 has succeeded, even if a stop or its deadline came while it was ending. Never
- * rejects: a command that cannot start fails with the spawn error.
+ * The launcher's script. For each request — a line `ID SLOT`, then a line with the command's words,
+ * each single-quoted — it starts a subshell that starts the command (in the background, so that
+ * the shell does not print `Terminated` when a stop kills it) with standard input from `/dev/null`
+ * and its output appended to the slot's two files, waits for it and reports `E ID STATUS`; and it
+ * reports `S ID PID`, the subshell's process id. A newline inside a word comes as `"$_fp_n"`. The
+ * variables start with `_fp_` so as not to change the commands' environment.
  */
-export function runCommand(command: Command, options: RunCommandOptions): Promise<Outcome> {
-  const { signals, timeout, output, watchdog } = options
-  const startedAt = Date.now()
-  const startTime = performance.now()
-  return new Promise((resolve) => {
-    let child: ChildProcess
-    let received = 0
-    let stopReason: string | undefined
-    let stoppedByRun = false
-    let timedOut = false
-    let graceTimer: NodeJS.Timeout | undefined
-    let deadline: NodeJS.Timeout | undefined
-    let finished = false
+const SCRIPT = `_fp_d=$1
+_fp_n='
+'
+while IFS= read -r _fp_h && IFS= read -r _fp_c; do
+  _fp_i=\${_fp_h% *}; _fp_f=$_fp_d/\${_fp_h#* }
+  : >"$_fp_f.1"; : >"$_fp_f.2"
+  { eval "exec $_fp_c" </dev/null >>"$_fp_f.1" 2>>"$_fp_f.2" & wait $!; echo "E $_fp_i $?"; } &
+  echo "S $_fp_i $!"
+done
+wait
+`
 
-    const finish = (exitCode: number | null, exitSignal: NodeJS.Signals | null, spawnError?: NodeJS.ErrnoException): void => {
-      if (finished) return
-      finished = true
-      clearTimeout(graceTimer)
-      clearTimeout(deadline)
-      for (const signal of signals) signal.removeEventListener('abort', onAbort)
-      if (child?.pid !== undefined) watchdog?.unwatch(child.pid)
-      let error: string | undefined
-      let failure: Outcome['failure']
-      if (spawnError !== undefined) {
-        error = spawnError.code === 'ENOENT' ? `command not found: ${command.file}` : spawnError.message
-        failure = 'spawn'
-        exitCode = SPAWN_STATUS[spawnError.code ?? ''] ?? 127
-      } else if (exitCode !== 0) {
-        failure = stoppedByRun ? 'stop' : timedOut ? 'timeout' : exitSignal !== null ? 'signal' : 'exit'
-        error = stopReason ?? (exitSignal !== null ? `killed by ${exitSignal}` : `exit code ${exitCode}`)
-      }
-      resolve({
-        exitCode,
-        signal: exitSignal,
-        error,
-        failure,
-        startedAt,
-        runtime: performance.now() - startTime,
-        received,
-      })
-    }
-    const stop = (reason: string): boolean => {
-      if (stopReason !== undefined) return false
-      stopReason = reason
-      signalGroup(child, 'SIGTERM')
-      graceTimer = setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS)
-      return true
-    }
-    function onAbort(this: AbortSignal): void {
-      if (stop(reasonText(this.reason))) stoppedByRun = true
-    }
-
-    try {
-      child = spawn(command.file, command.args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    } catch (error) {
-      // Invalid arguments (a NUL byte in the item) throw here instead of emitting 'error'.
-      finish(null, null, error as NodeJS.ErrnoException)
-      return
-    }
-    child.stdout!.on('data', (chunk: Buffer) => {
-      received += chunk.length
-      output.stdout(chunk)
-    })
-    child.stderr!.on('data', (chunk: Buffer) => output.stderr(chunk))
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      if (child.pid === undefined) finish(null, null, error)
-    })
-    child.once('close', (code, exitSignal) => finish(code, exitSignal))
-    if (child.pid === undefined) return
-    watchdog?.watch(child.pid)
-    for (const signal of signals) {
-      if (signal.aborted) onAbort.call(signal)
-      else signal.addEventListener('abort', onAbort, { once: true })
-    }
-    if (timeout !== undefined) {
-      deadline = setTimeout(() => {
-        if (stop(`timed out after ${timeout / 1000} s`)) timedOut = true
-      }, timeout)
-    }
-  })
+/** A command sent to the launcher and not reported ended yet. */
+interface Pending {
+  readonly slot: number
+  readonly output: OutputSink
+  readonly live: Live | undefined
+  readonly startedAt: number
+  readonly startTime: number
+  /** The subshell that runs the command, once the launcher has said. */
+  pid: number | undefined
+  /** Signals to send once the pid is known. */
+  queued: NodeJS.Signals[]
+  stopReason: string | undefined
+  failure: 'timeout' | 'stop' | undefined
+  ended: (status: number, received: number) => void
 }
 
-function signalGroup(child: ChildProcess, name: NodeJS.Signals): void {
-  try {
-    process.kill(-child.pid!, name)
-  } catch {
-    // The group is gone already: everything in it has exited.
+/** A `live` command's output files, open, and how much of them was handed on. */
+interface Live {
+  readonly fds: [number, number]
+  readonly read: [number, number]
+}
+
+/**
+ * Runs commands without forking this process for each: a small `/bin/sh` process (the launcher),
+ * fed one request per command, forks them. Forking Node costs milliseconds per command and is
+ * serialized (the parent waits for the child to exec); forking a shell costs far less, which is
+ * how the command keeps up with `xargs -P`.
+ *
+ * Each command's output goes to a file per job slot, in a private temporary directory, read when it
+ * ends (or as it grows, `live`). Stopping a command sends SIGTERM to it and everything it started,
+ * then SIGKILL two seconds later. The launcher and its commands form one process group, which a
+ * {@link Watchdog} kills if this process dies first, even by SIGKILL.
+ */
+export class Launcher {
+  readonly #dir: string
+  readonly #process: ChildProcess
+  readonly #watchdog: Watchdog
+  readonly #pending = new Map<number, Pending>()
+  #nextId = 1
+  #buffered = ''
+  #poller: NodeJS.Timeout | undefined
+  #exited: Promise<void>
+  #gone: string | undefined
+
+  constructor() {
+    this.#dir = mkdtempSync(join(tmpdir(), 'foreach-parallel-'))
+    // The launcher's own stderr goes nowhere: it would hold ours open (a pipe's reader would wait
+    // on it), and its subshells' notices (`Terminated`) are noise.
+    this.#process = spawn('/bin/sh', ['-c', SCRIPT, 'foreach-parallel', this.#dir], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      detached: true,
+    })
+    this.#watchdog = new Watchdog(this.#dir)
+    this.#watchdog.watch(this.#process.pid!)
+    this.#process.stdin!.on('error', () => {})
+    this.#process.stdout!.setEncoding('utf8').on('data', (text: string) => this.#read(text))
+    this.#exited = new Promise((resolve) => {
+      this.#process.once('close', () => {
+        // Without its launcher, no command can end: they all fail now rather than hang.
+        this.#gone ??= 'the command launcher died'
+        for (const [id, pending] of this.#pending) {
+          this.#pending.delete(id)
+          pending.ended(-1, 0)
+        }
+        resolve()
+      })
+    })
   }
+
+  /**
+   * Runs one command in job slot `slot` (no two running commands share one). Never rejects: a
+   * command that cannot start fails with the shell's status (127: not found, 126: not executable).
+   */
+  run(command: Command, slot: number, options: RunOptions): Promise<Outcome> {
+    const { signals, timeout, output } = options
+    const words = [command.file, ...command.args]
+    const startedAt = Date.now()
+    const startTime = performance.now()
+    if (this.#gone !== undefined || words.some((word) => word.includes('\0'))) {
+      const error = this.#gone ?? 'an argument holds a NUL byte'
+      return Promise.resolve({ exitCode: 127, signal: null, error, failure: 'exit', startedAt, runtime: 0, received: 0 })
+    }
+    const id = this.#nextId++
+    return new Promise((resolve) => {
+      let deadline: NodeJS.Timeout | undefined
+      let grace: NodeJS.Timeout | undefined
+      const onAbort = function (this: AbortSignal): void {
+        stop(reasonText(this.reason), 'stop')
+      }
+      const pending: Pending = {
+        slot,
+        output,
+        live: options.live ? { fds: [-1, -1], read: [0, 0] } : undefined,
+        startedAt,
+        startTime,
+        pid: undefined,
+        queued: [],
+        stopReason: undefined,
+        failure: undefined,
+        ended: (status, received) => {
+          clearTimeout(deadline)
+          clearTimeout(grace)
+          for (const signal of signals) signal.removeEventListener('abort', onAbort)
+          resolve(this.#outcome(pending, status, received))
+        },
+      }
+      const stop = (reason: string, failure: 'timeout' | 'stop'): void => {
+        if (pending.stopReason !== undefined) return
+        pending.stopReason = reason
+        pending.failure = failure
+        this.#signal(pending, 'SIGTERM')
+        grace = setTimeout(() => this.#signal(pending, 'SIGKILL'), KILL_GRACE_MS)
+      }
+      this.#pending.set(id, pending)
+      this.#process.stdin!.write(`${id} ${slot}\n${words.map(launcherQuote).join(' ')}\n`)
+      for (const signal of signals) {
+        if (signal.aborted) onAbort.call(signal)
+        else signal.addEventListener('abort', onAbort, { once: true })
+      }
+      if (timeout !== undefined) deadline = setTimeout(() => stop(`timed out after ${timeout / 1000} s`, 'timeout'), timeout)
+    })
+  }
+
+  /** Lets the launcher and the watchdog exit (every command has ended) and removes the output files. */
+  async close(): Promise<void> {
+    clearInterval(this.#poller)
+    this.#gone ??= 'the run is over'
+    this.#process.stdin!.end()
+    await this.#exited
+    this.#watchdog.unwatch(this.#process.pid!)
+    this.#watchdog.close()
+    rmSync(this.#dir, { recursive: true, force: true })
+  }
+
+  #read(text: string): void {
+    const lines = (this.#buffered + text).split('\n')
+    this.#buffered = lines.pop()!
+    for (const line of lines) {
+      const [kind, id, value] = line.split(' ')
+      const pending = this.#pending.get(Number(id))
+      if (pending === undefined) continue
+      if (kind === 'S') this.#started(pending, Number(value))
+      else {
+        this.#pending.delete(Number(id))
+        this.#ended(pending, Number(value))
+      }
+    }
+  }
+
+  #started(pending: Pending, pid: number): void {
+    pending.pid = pid
+    for (const signal of pending.queued.splice(0)) this.#signal(pending, signal)
+    if (pending.live === undefined) return
+    const file = join(this.#dir, String(pending.slot))
+    pending.live.fds[0] = openSync(`${file}.1`, 'r')
+    pending.live.fds[1] = openSync(`${file}.2`, 'r')
+    this.#poller ??= setInterval(() => this.#poll(), LIVE_POLL_MS)
+  }
+
+  #ended(pending: Pending, status: number): void {
+    const file = join(this.#dir, String(pending.slot))
+    let received: number
+    if (pending.live === undefined) {
+      const stdout = readFileSync(`${file}.1`)
+      const stderr = readFileSync(`${file}.2`)
+      if (stdout.length > 0) pending.output.stdout(stdout)
+      if (stderr.length > 0) pending.output.stderr(stderr)
+      received = stdout.length
+    } else {
+      readNew(pending)
+      closeSync(pending.live.fds[0])
+      closeSync(pending.live.fds[1])
+      received = pending.live.read[0]
+    }
+    if (this.#poller !== undefined && ![...this.#pending.values()].some((other) => other.live !== undefined)) {
+      clearInterval(this.#poller)
+      this.#poller = undefined
+    }
+    pending.ended(status, received)
+  }
+
+  #poll(): void {
+    for (const pending of this.#pending.values()) {
+      if (pending.live !== undefined && pending.live.fds[0] !== -1) readNew(pending)
+    }
+  }
+
+  #outcome(pending: Pending, status: number, received: number): Outcome {
+    const base = { startedAt: pending.startedAt, runtime: performance.now() - pending.startTime, received }
+    if (status === -1) return { ...base, exitCode: null, signal: null, error: this.#gone, failure: 'stop' }
+    // A command that exits 0 has succeeded, even if a stop or its deadline came while it was ending.
+    if (status === 0) return { ...base, exitCode: 0, signal: null, error: undefined, failure: undefined }
+    const { failure, stopReason } = pending
+    // The shell reports a command killed by signal N as 128 + N: the run's own signals are told apart.
+    const signal = failure !== undefined && status > 128 ? signalName(status - 128) : null
+    return {
+      ...base,
+      exitCode: signal === null ? status : null,
+      signal,
+      error: stopReason ?? `exit code ${status}`,
+      failure: failure ?? 'exit',
+    }
+  }
+
+  /** Sends `signal` to the command and every process it started; the launcher's subshell waits on. */
+  #signal(pending: Pending, signal: NodeJS.Signals): void {
+    if (pending.pid === undefined) {
+      pending.queued.push(signal)
+      return
+    }
+    for (const pid of descendants(pending.pid)) {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // It has exited already.
+      }
+    }
+  }
+}
+
+/** Hands on what a live command's files gained since the last read. */
+function readNew(pending: Pending): void {
+  const live = pending.live!
+  for (const index of [0, 1] as const) {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024)
+      const bytes = readSync(live.fds[index], chunk, 0, chunk.length, live.read[index])
+      if (bytes === 0) break
+      live.read[index] += bytes
+      const data = chunk.subarray(0, bytes)
+      if (index === 0) pending.output.stdout(data)
+      else pending.output.stderr(data)
+    }
+  }
+}
+
+/** Quotes a word for the launcher's `eval`: single quotes, with newlines outside them (a line is a request). */
+function launcherQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`).replaceAll('\n', `'"$_fp_n"'`)}'`
+}
+
+/** Every process below `root` (not `root` itself), from /proc on Linux, from `ps` elsewhere. */
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const [pid, parent] of processTable()) {
+    const siblings = children.get(parent)
+    if (siblings === undefined) children.set(parent, [pid])
+    else siblings.push(pid)
+  }
+  const found: number[] = []
+  for (let queue = [root]; queue.length > 0; ) {
+    const next = children.get(queue.pop()!) ?? []
+    found.push(...next)
+    queue.push(...next)
+  }
+  return found
+}
+
+function processTable(): [number, number][] {
+  if (process.platform !== 'linux') {
+    return execFileSync('ps', ['-A', '-o', 'pid=,ppid='], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/).map(Number) as [number, number])
+  }
+  const table: [number, number][] = []
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1')
+      // The command name, in parentheses, may hold spaces and parentheses: the fields follow the last ')'.
+      table.push([Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])])
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return table
 }
 
 function reasonText(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason)
+}
+
+function signalName(number: number): NodeJS.Signals | null {
+  const entry = Object.entries(constants.signals).find(([, value]) => value === number)
+  return entry === undefined ? null : (entry[0] as NodeJS.Signals)
 }
 
 /** A signal's number, as the joblog writes it; 0 for none. */

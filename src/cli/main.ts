@@ -12,6 +12,10 @@ const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP']
  * stop of the run, and sets the exit status. See `foreach-parallel --help`.
  */
 async function main(argv: readonly string[]): Promise<number> {
+  // A write error outside a run (a message to a full disk) must not crash the process: the exit
+  // status tells. During a run, the run's own listeners stop it.
+  process.stdout.on('error', () => {})
+  process.stderr.on('error', () => {})
   let commandLine: CommandLine
   try {
     commandLine = parseCommandLine(argv)

@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream'
+import { deferred, type Deferred } from '../internal/deferred.js'
 import { parallelMapSettled } from '../parallel-map.js'
 import type { Settled, TaskContext } from '../types.js'
 import type { CliOptions } from './args.js'
-import { runCommand, signalNumber, type Outcome } from './command.js'
+import { Launcher, signalNumber, type Outcome } from './command.js'
 import { describeHalt, haltStatus, haltsNow } from './halt.js'
 import { openInputs, type Inputs } from './inputs.js'
 import { openJoblog, readJoblog, type JoblogWriter } from './joblog.js'
@@ -12,7 +13,6 @@ import { openResults, type ResultsWriter } from './results.js'
 import { Slots, StartGate } from './starts.js'
 import { exitStatus, type Ending, type StopSignal } from './status.js'
 import { expand, type JobInput } from './template.js'
-import { Watchdog } from './watchdog.js'
 
 /** Why a run was stopped from outside: a signal, as the reason of `RunIO.signal`. */
 export class Stopped extends Error {
@@ -141,22 +141,29 @@ class Run {
   readonly #pull = new AbortController()
   readonly #printer: Printer<Job>
   readonly #slots = new Slots()
-  readonly #gate: StartGate | undefined
+  readonly #gate: StartGate
   readonly #startTime = performance.now()
   #bar: ProgressBar = NO_PROGRESS_BAR
-  #watchdog: Watchdog | undefined
+  #launcher: Launcher | undefined
   #started = 0
   #succeeded = 0
   #failed = 0
   #stopped = 0
   #haltStatus: number | undefined
+  /**
+   * With `--halt`: attempts that ended and whose fate (retried, or a record) the run has not seen
+   * yet. No job starts while there are any, so that a job that reaches the halt condition is
+   * counted before another starts, as in GNU parallel.
+   */
+  #unseen = 0
+  #seen: Deferred<void> | undefined
 
   constructor(options: CliOptions, io: RunIO, files: Files, stop: AbortController) {
     this.#options = options
     this.#io = io
     this.#files = files
     this.#stop = stop
-    this.#gate = options.delay > 0 ? new StartGate(options.delay) : undefined
+    this.#gate = new StartGate(options.delay)
     this.#printer = new Printer<Job>({
       ordered: options.ordered,
       lineBuffer: options.lineBuffer,
@@ -187,12 +194,12 @@ class Run {
     try {
       if (this.#options.dryRun) await this.#dryRun()
       else await this.#execute()
-      // Lets the error of the latest write to stdout or stderr, emitted on a later tick, reach its listener.
-      await new Promise((resolve) => setImmediate(resolve))
+      await outputSettled()
       return this.#finish()
     } finally {
       clearTimeout(deadline)
       stop.removeEventListener('abort', onStop)
+      await outputSettled()
       this.#io.stdout.off('error', onOutputError)
       this.#io.stderr.off('error', onOutputError)
     }
@@ -217,13 +224,13 @@ class Run {
     if (progress) this.#bar = createProgressBar({ stream: this.#io.stderr })
     const total = this.#files.inputs.total
     const skipped = total === undefined ? 0 : [...this.#files.skip].filter((seq) => seq <= total).length
-    this.#watchdog = new Watchdog()
+    const launcher = (this.#launcher = new Launcher())
     const records = parallelMapSettled<Job, Attempt>(this.#task, {
       concurrency: jobs,
       // Records come as each job ends, the moment GNU parallel logs it and checks --halt; the
       // printer puts the outputs back in input order, within a window as bounded as the scheduler's.
       ordered: false,
-      retry: tries > 1 ? { retries: tries - 1, shouldRetry: () => !this.#pull.signal.aborted } : undefined,
+      retry: tries > 1 ? { retries: tries - 1, shouldRetry: () => this.#retrying() } : undefined,
       onProgress: this.#bar === NO_PROGRESS_BAR ? undefined : (snapshot) => this.#bar.update(snapshot),
       total: this.#bar === NO_PROGRESS_BAR || total === undefined ? undefined : total - skipped,
     })(this.#jobs())
@@ -231,7 +238,7 @@ class Run {
       for await (const record of records) await this.#ended(record)
     } finally {
       this.#bar.stop()
-      this.#watchdog.close()
+      await launcher.close()
     }
   }
 
@@ -246,6 +253,7 @@ class Run {
         if (pull.aborted) return
         if (skip.has(seq)) continue
         await this.#printer.room(pull)
+        while (this.#unseen > 0) await (this.#seen ??= deferred()).promise
         if (pull.aborted) return
         const job = { seq, args, settled: undefined } as Job
         job.output = this.#printer.open(job, this.#options.tag ? `${args.join(' ')}\t` : undefined)
@@ -260,32 +268,53 @@ class Run {
 
   readonly #task = async (job: Job, context: TaskContext): Promise<Attempt> => {
     if (context.attempt > 1) job.output.retry()
-    if (this.#gate !== undefined && !(await this.#gate.wait(this.#stop.signal))) throw new NotStarted()
-    if (this.#stop.signal.aborted) throw new NotStarted()
+    if (!(await this.#gate.wait(this.#stop.signal))) {
+      this.#attemptEnded()
+      throw new NotStarted()
+    }
     if (context.attempt === 1) this.#started++
     const slot = this.#slots.take()
     const command = expand(this.#options.template, job, slot)
     let outcome: Outcome
     try {
-      outcome = await runCommand(command, {
+      outcome = await this.#launcher!.run(command, slot, {
         signals: [context.signal, this.#stop.signal],
         timeout: this.#options.timeout,
         output: job.output,
-        watchdog: this.#watchdog,
+        live: this.#options.lineBuffer,
       })
     } finally {
       this.#slots.give(slot)
     }
+    this.#attemptEnded()
     const result = { command: command.text, outcome }
     // Thrown so that the scheduler retries the job and counts it as failed.
     if (outcome.error !== undefined) throw new CommandFailed(result)
     return result
   }
 
+  #attemptEnded(): void {
+    if (this.#options.halt !== undefined) this.#unseen++
+  }
+
+  #attemptSeen(): void {
+    if (this.#options.halt === undefined || --this.#unseen > 0) return
+    this.#seen?.resolve()
+    this.#seen = undefined
+  }
+
+  /** The scheduler asks whether to try a failed job again: not once the run stops taking jobs. */
+  #retrying(): boolean {
+    if (this.#pull.signal.aborted) return false
+    this.#attemptSeen()
+    return true
+  }
+
   /** A job has ended (its last attempt): count, log, check `--halt`, then print. */
   async #ended(record: Settled<Job, Attempt>): Promise<void> {
     const job = record.item
     job.settled = record
+    this.#attemptSeen()
     const result = attemptOf(record)
     if (result === undefined) return this.#printer.finish(job.output, undefined)
     const { outcome } = result
@@ -305,7 +334,7 @@ class Run {
       this.#checkHalt(outcome)
     }
     // A plain non-zero exit speaks for itself through the command's own stderr.
-    const quiet = outcome.failure === undefined || outcome.failure === 'exit' || outcome.failure === 'stop'
+    const quiet = outcome.failure !== 'timeout'
     await this.#printer.finish(job.output, quiet ? undefined : `foreach-parallel: ${JSON.stringify(job.args.join(' '))}: ${outcome.error}\n`)
   }
 
@@ -340,7 +369,7 @@ class Run {
       index: job.seq - 1,
       command: result.command,
       status: outcome.failure === undefined ? 'succeeded' : 'failed',
-      exitCode: outcome.failure === 'spawn' || outcome.signal !== null ? null : outcome.exitCode,
+      exitCode: outcome.exitCode,
       signal: outcome.signal,
       attempts: record.attempts,
       startedAt: new Date(record.startedAt).toISOString(),
@@ -354,7 +383,8 @@ class Run {
     const reason: unknown = this.#stop.signal.reason
     let ending: Ending = { kind: 'finished' }
     if (reason instanceof Stopped) ending = { kind: 'signal', signal: reason.signalName }
-    else if (reason instanceof Cut) ending = reason.ending
+    // A dry run that reached its --total-timeout ran nothing that could fail.
+    else if (reason instanceof Cut && !(this.#options.dryRun && reason.ending.kind === 'total-timeout')) ending = reason.ending
     if (ending.kind === 'output-error' && ending.code !== 'EPIPE') this.#io.stderr.write(`foreach-parallel: ${(reason as Error).message}\n`)
     if (ending.kind === 'signal' || ending.kind === 'total-timeout') {
       const seconds = ((performance.now() - this.#startTime) / 1000).toFixed(1)
@@ -383,6 +413,11 @@ function attemptOf(record: Settled<Job, Attempt>): Attempt | undefined {
   if (record.reason instanceof CommandFailed) return record.reason.attempt
   if (record.reason instanceof NotStarted) return undefined
   throw record.reason
+}
+
+/** Lets the error of the latest write to stdout or stderr, emitted on a later tick, reach its listener. */
+function outputSettled(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
 }
 
 /** Resolves when `stream` can take more writes, or can take none ever again (it failed or closed). */

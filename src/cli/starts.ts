@@ -27,6 +27,7 @@ export class StartGate {
   /** Resolves at this caller's start time; `false` if `signal` aborted first. */
   async wait(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return false
+    if (this.#delay === 0) return true
     const now = this.#clock.now()
     const at = Math.max(now, this.#next)
     this.#next = at + this.#delay

@@ -3,8 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 /**
  * The watchdog's script: it keeps the list of process groups it is told about (`+pid`, `-pid`, a
  * line each) and, when its standard input ends — this process exited or was killed, even with
- * SIGKILL, and the kernel closed the pipe — sends SIGTERM to the groups still listed, then SIGKILL
- * half a second later. It ignores the signals a terminal or a group kill would send it.
+ * SIGKILL, and the kernel closed the pipe — sends SIGTERM to the groups still listed, SIGKILL half
+ * a second later, and removes the directory it was given. It ignores the signals a terminal or a
+ * group kill would send it.
  */
 const SCRIPT = `trap '' INT TERM HUP QUIT PIPE
 g=' '
@@ -18,19 +19,24 @@ done
 for p in $g; do kill -s TERM -- "-$p" 2>/dev/null; done
 sleep 0.5
 for p in $g; do kill -s KILL -- "-$p" 2>/dev/null; done
+[ -z "$1" ] || rm -rf -- "$1"
 `
 
 /**
  * Makes sure no command outlives the run, even when this process is killed with SIGKILL and has
  * no chance to stop them: a small `/bin/sh` process, in a session of its own, that holds a pipe
- * from this process and kills the process groups of the commands still running when the pipe
- * closes. Needs no native code; works wherever `/bin/sh` and process groups do (Linux, macOS).
+ * from this process and kills the process groups still watched when the pipe closes, then removes
+ * `directory` (the run's temporary files). Needs no native code; works wherever `/bin/sh` and
+ * process groups do (Linux, macOS).
  */
 export class Watchdog {
   readonly #process: ChildProcess
 
-  constructor() {
-    this.#process = spawn('/bin/sh', ['-c', SCRIPT], { stdio: ['pipe', 'ignore', 'ignore'], detached: true })
+  constructor(directory = '') {
+    this.#process = spawn('/bin/sh', ['-c', SCRIPT, 'foreach-parallel-watchdog', directory], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    })
     this.#process.unref()
     // The watchdog may be gone (killed by hand): the commands then run unguarded, nothing else changes.
     this.#process.on('error', () => {})

@@ -1,58 +1,6 @@
-import { describe } from '../errors.js'
-import type { Source } from '../types.js'
-import { open } from './source.js'
-
 const RESOLVED: Promise<void> = Promise.resolve()
 
 function ignore(): void {}
-
-/**
- * Opens a source as an async iterator. A sync iterator is adapted the way `for await` adapts it: a
- * promise among its items is awaited, and the iterator is closed if that promise rejects. A source
- * whose `[Symbol.asyncIterator]()` or `[Symbol.iterator]()` returns no iterator is a `TypeError`.
- */
-export function openAsync<T>(source: Source<T>): AsyncIterator<T> {
-  const opened = open(source)
-  const iterator = opened.iterator
-  if (typeof iterator !== 'object' || iterator === null || typeof iterator.next !== 'function') {
-    const method = opened.sync ? '[Symbol.iterator]()' : '[Symbol.asyncIterator]()'
-    throw new TypeError(`Expected the source's ${method} to return an iterator, got ${describe(iterator)}`)
-  }
-  if (!opened.sync) return opened.iterator
-  const sync = opened.iterator
-  return {
-    async next() {
-      const result = checkResult(sync.next())
-      if (result.done) return result
-      try {
-        return { done: false, value: await result.value }
-      } catch (error) {
-        // As `for await` does: the item's error wins over one from closing.
-        try {
-          sync.return?.()
-        } catch {
-          // The item's error is the one to report.
-        }
-        throw error
-      }
-    },
-    async return() {
-      sync.return?.()
-      return { done: true, value: undefined }
-    },
-  }
-}
-
-/**
- * `result` if it is an iterator result (an object), else the `TypeError` of guarantee 11: a
- * source whose `next()` answers `42` breaks the protocol, and `for await` would throw too.
- */
-export function checkResult<T>(result: IteratorResult<T>): IteratorResult<T> {
-  if (typeof result === 'object' ? result === null : typeof result !== 'function') {
-    throw new TypeError(`Expected the source's next() to answer an iterator result object, got ${describe(result)}`)
-  }
-  return result
-}
 
 /** Calls `iterator.next()`; a synchronous throw becomes a rejection. */
 export function nextOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {

@@ -1,6 +1,6 @@
 import { describe } from '../errors.js'
 import type { Source } from '../types.js'
-import { closeIterator } from './iterator.js'
+import { closeIterator, queuesReturn } from './iterator.js'
 import { DONE } from './outbox.js'
 import { open } from './source.js'
 
@@ -41,6 +41,8 @@ export class SourceReader<T> {
   #pulling = false
   /** The source said done, failed, or was closed: it is not pulled or closed again. */
   #done = false
+  /** A pull failed (or broke the protocol): {@link closeUpstream} still calls `return()`. */
+  #failed = false
   #closing: Promise<void> | undefined
   #listener: PullListener<T> | undefined
 
@@ -81,7 +83,7 @@ export class SourceReader<T> {
     try {
       result = checkResult((this.#iterator as Iterator<T>).next(), 'return')
     } catch (error) {
-      this.#done = true
+      this.#done = this.#failed = true
       throw error
     }
     if (result.done) this.#done = true
@@ -101,7 +103,7 @@ export class SourceReader<T> {
   }
 
   /**
-   * Like {@link pull} on an async source, without a promise of its own: the outcome goes to
+   * Like {@link pull}, without a promise of its own on an async source: the outcome goes to
    * `listener` (one promise reaction per item, for the scheduler's hot path). Answers done at once
    * (synchronously) when the source has ended or been closed.
    */
@@ -111,7 +113,8 @@ export class SourceReader<T> {
       return
     }
     this.#listener = listener
-    this.#nextAsync().then(this.#deliver, this.#deliverFailure)
+    const pull = this.sync ? this.#pullSync() : this.#nextAsync()
+    pull.then(this.#deliver, this.#deliverFailure)
   }
 
   /**
@@ -124,6 +127,23 @@ export class SourceReader<T> {
       const finished = this.#done
       this.#done = true
       this.#closing = finished ? Promise.resolve() : closeIterator(this.#iterator, this.#pulling)
+    }
+    return this.#closing
+  }
+
+  /**
+   * Closes the source once, as a stage of a pipeline does (guarantee 5 through a pipeline): its
+   * `return()` is awaited even while a pull is pending, unless the source queues `return()` behind
+   * that pull (see `queuesReturn`), and it is called on a source whose pull failed too: a no-op for
+   * a finished iterator, but an upstream `parallelMap` whose `signal` aborted rejects at once and
+   * settles its calls after. Never rejects; later pulls answer done.
+   */
+  closeUpstream(): Promise<void> {
+    if (this.#closing === undefined) {
+      const ended = this.#done && !this.#failed
+      this.#done = true
+      const pulling = this.#pulling && queuesReturn(this.#iterator)
+      this.#closing = ended ? Promise.resolve() : closeIterator(this.#iterator, pulling)
     }
     return this.#closing
   }
@@ -144,14 +164,14 @@ export class SourceReader<T> {
       if (checked.done) this.#done = true
       return checked
     } catch (error) {
-      this.#done = true
+      this.#done = this.#failed = true
       throw error
     }
   }
 
   readonly #pullFailed = (error: unknown): never => {
     this.#pulling = false
-    this.#done = true
+    this.#done = this.#failed = true
     throw error
   }
 
@@ -172,7 +192,7 @@ export class SourceReader<T> {
     const listener = this.#listener!
     this.#listener = undefined
     this.#pulling = false
-    this.#done = true
+    this.#done = this.#failed = true
     listener.pullFailed(error)
   }
 

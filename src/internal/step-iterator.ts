@@ -1,21 +1,8 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import type { Source } from '../types.js'
-import { checkResult, closeIterator, nextOf, openAsync, queuesReturn } from './iterator.js'
 import { DONE, Outbox } from './outbox.js'
-
-/** The source is being read. */
-const OPEN = 0
-/** The source has ended: nothing to close. */
-const ENDED = 1
-/**
- * A pull of the source failed. Its `return()` is still called when the iteration ends: a no-op
- * for an iterator that has finished, but an upstream `parallelMap` whose `signal` aborted rejects
- * at once and settles its calls after, and a `return()` of ours must wait for them.
- */
-const FAILED = 2
-/** The source was closed by us: a pull still under way answers done. */
-const CLOSED = 3
+import { SourceReader, type PullListener } from './source-reader.js'
 
 /** A step's answer: a result, a promise of one, or {@link LATER}. */
 export type Step<Out> = IteratorResult<Out> | Promise<IteratorResult<Out>> | typeof LATER
@@ -32,17 +19,17 @@ export const LATER = Symbol('later')
  * keeps: the source is opened by the first `next()`, overlapping calls are answered in call order
  * by steps that never overlap (so the source's `next()` is never called concurrently), `return()`
  * takes effect at once even while calls are pending, and resolves only once the source's own
- * `return()` has (see `queuesReturn`), and the source is closed on every early exit.
+ * `return()` has (see `SourceReader.closeUpstream`), and the source is closed on every early exit.
  *
  * A step that decides synchronously what to do with each item ({@link pullThen}) costs one
  * promise per item on top of the source's and the answer's: no async function, no `await`.
  */
 export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable {
   #source: Source<In> | undefined
-  #iterator: AsyncIterator<In> | undefined
-  #pulling = false
-  #sourceState = OPEN
-  /** Settles once the source's `return()` has (see `queuesReturn`). */
+  #reader: SourceReader<In> | undefined
+  /** The source was closed by us: a pull under way answers done, its late item dropped. */
+  #sourceClosed = false
+  /** Settles once the source's `return()` has (see `SourceReader.closeUpstream`). */
   #closing: Promise<void> = Promise.resolve()
   #stepping = false
   /** The continuations of the pull under way by {@link pullThen}. */
@@ -92,15 +79,15 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
    * Pulls one item from the source and hands it to `then`, whose answer answers the step open
    * then: the step returns what this returns. Once the source has ended or been closed, `then`
    * gets done at once (and a pull under way when it is closed answers done: its late item is
-   * dropped). An error of the source goes to `caught`, or, without it, ends the iteration; an
-   * answer that is not an iterator result is a `TypeError`, as if the source had thrown it.
+   * dropped). An error of the source, or a `TypeError` for an answer that breaks the iterator
+   * protocol, goes to `caught`, or, without it, ends the iteration.
    */
   protected pullThen(then: (result: IteratorResult<In>) => Step<Out>, caught?: (error: unknown) => Step<Out>): Step<Out> {
-    if (this.#sourceState !== OPEN) return then(DONE)
-    this.#pulling = true
+    const reader = this.#reader!
+    if (reader.done) return then(DONE)
     this.#then = then
     this.#caught = caught
-    nextOf(this.#iterator!).then(this.#continue, this.#stopped)
+    reader.pullTo(this.#listener)
     return LATER
   }
 
@@ -109,43 +96,23 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     this.#answer(step)
   }
 
-  readonly #pulled = (result: IteratorResult<In>): IteratorResult<In> => {
-    this.#pulling = false
-    if (this.#sourceState === CLOSED) return DONE
-    try {
-      if (checkResult(result).done) this.#sourceState = ENDED
-    } catch (error) {
-      this.#sourceState = FAILED
-      throw error
-    }
-    return result
-  }
-
-  readonly #continue = (result: IteratorResult<In>): void => {
-    let checked: IteratorResult<In>
-    try {
-      checked = this.#pulled(result)
-    } catch (error) {
-      this.#stopped(error)
-      return
-    }
-    const then = this.#then!
-    this.#then = this.#caught = undefined
-    this.#call(then, checked)
-  }
-
-  readonly #stopped = (error: unknown): void => {
-    // A source closed meanwhile has its late error dropped, as a late item is.
-    if (this.#sourceState === CLOSED) {
-      this.#continue(DONE)
-      return
-    }
-    const caught = this.#caught
-    this.#then = this.#caught = undefined
-    this.#pulling = false
-    this.#sourceState = FAILED
-    if (caught === undefined) this.#failed(error)
-    else this.#call(caught, error)
+  readonly #listener: PullListener<In> = {
+    pulled: (result) => {
+      const then = this.#then!
+      this.#then = this.#caught = undefined
+      this.#call(then, this.#sourceClosed ? DONE : result)
+    },
+    pullFailed: (error) => {
+      // A source closed meanwhile has its late error dropped, as a late item is.
+      if (this.#sourceClosed) {
+        this.#listener.pulled(DONE)
+        return
+      }
+      const caught = this.#caught
+      this.#then = this.#caught = undefined
+      if (caught === undefined) this.#failed(error)
+      else this.#call(caught, error)
+    },
   }
 
   /** Answers the step with what `continuation(value)` answers; a throw ends the iteration. */
@@ -162,7 +129,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
 
   /**
    * Closes the source now (once): its `return()` is called and awaited by the done answers that
-   * follow (see `queuesReturn`). Later pulls answer done.
+   * follow (see `SourceReader.closeUpstream`). Later pulls answer done.
    */
   protected closeSource(): void {
     this.#closeSource()
@@ -188,10 +155,9 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   #open(source: Source<In>): void {
     this.#source = undefined
     try {
-      this.#iterator = openAsync(source)
+      this.#reader = new SourceReader(source)
     } catch (error) {
       // A source that cannot be opened (a locked stream) fails the first `next()`, not the caller.
-      this.#sourceState = ENDED
       this.fail(error)
       return
     }
@@ -199,9 +165,9 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   }
 
   #closeSource(): Promise<void> {
-    if ((this.#sourceState === OPEN || this.#sourceState === FAILED) && this.#iterator !== undefined) {
-      this.#sourceState = CLOSED
-      this.#closing = closeIterator(this.#iterator, this.#pulling && queuesReturn(this.#iterator))
+    if (this.#reader !== undefined && !this.#sourceClosed) {
+      this.#sourceClosed = true
+      this.#closing = this.#reader.closeUpstream()
     }
     return this.#closing
   }

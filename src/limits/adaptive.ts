@@ -1,5 +1,6 @@
 import { checkFunction, checkInteger, checkOptions } from '../errors.js'
-import { SharedLimiter, type Limiter } from './limiter.js'
+import type { AttemptSample } from '../scheduler/seams.js'
+import { LimiterGate, SharedLimiter, type Limiter } from './limiter.js'
 import { VegasController } from './vegas.js'
 
 /** Options of {@link adaptiveConcurrency}. */
@@ -23,15 +24,16 @@ function isTimeout(error: unknown): boolean {
 }
 
 /**
- * A {@link Limiter} whose limit a {@link VegasController} sets from the latency and outcome of every
- * attempt the runs report: `succeeded` or `failed`, with the time `now()` gave at its start.
+ * A {@link Limiter} whose limit a {@link VegasController} sets from the outcome of every attempt
+ * the runs that use it report through their gates.
  */
 export class AdaptiveLimiter extends SharedLimiter {
   readonly #controller: VegasController
   readonly #isOverload: ((error: unknown) => boolean) | undefined
   readonly #clock: () => number
+  readonly #observe = (sample: AttemptSample): void => this.learn(sample)
 
-  /** @param clock - the time in ms; tests pass a virtual one. */
+  /** @param clock - the time in ms, as the samples' (a limit set by hand starts a window then). */
   constructor(controller: VegasController, isOverload?: (error: unknown) => boolean, clock = () => performance.now()) {
     super(controller.limit)
     this.#controller = controller
@@ -52,30 +54,33 @@ export class AdaptiveLimiter extends SharedLimiter {
     this.setLimit(value)
   }
 
-  /** The time to hand back with an attempt's outcome. */
-  now(): number {
-    return this.#clock()
+  override gate(): LimiterGate {
+    return new LimiterGate(this, this.#observe)
   }
 
   /**
-   * An attempt that succeeded: a latency sample. Call it before its slot is released.
-   *
-   * @param waiting - a consumer's `next()` was waiting for a result when it ended.
+   * One attempt's lesson, reported before its slot is freed. A success is a latency sample; a
+   * timeout, or an error `isOverload` accepts, cuts the limit; any other error, and an attempt the
+   * run aborted, teach nothing. Throws what `isOverload` throws.
    */
-  succeeded(startedAt: number, waiting: boolean): void {
-    this.#learn(startedAt, false, waiting)
-  }
-
-  /**
-   * An attempt that failed by itself (not aborted by the run): a timeout or an overload cuts the
-   * limit, any other error teaches nothing. Throws what `isOverload` throws.
-   */
-  failed(startedAt: number, error: unknown, waiting: boolean): void {
-    if (isTimeout(error) || this.#isOverload?.(error) === true) this.#learn(startedAt, true, waiting)
-  }
-
-  #learn(startedAt: number, overload: boolean, waiting: boolean): void {
-    this.setLimit(this.#controller.sample(startedAt, this.#clock(), this.running, overload, waiting))
+  learn(sample: AttemptSample): void {
+    let overload: boolean
+    switch (sample.outcome) {
+      case 'aborted':
+        return
+      case 'ok':
+        overload = false
+        break
+      case 'timeout':
+        overload = true
+        break
+      case 'error':
+        if (!isTimeout(sample.error) && this.#isOverload?.(sample.error) !== true) return
+        overload = true
+        break
+    }
+    const { startedAt, endedAt, consumerWaiting } = sample
+    this.setLimit(this.#controller.sample(startedAt, endedAt, this.running, overload, consumerWaiting))
   }
 }
 

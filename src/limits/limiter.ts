@@ -1,4 +1,5 @@
 import { checkInteger } from '../errors.js'
+import type { AttemptSample, Gate } from '../scheduler/seams.js'
 
 /**
  * A concurrency limit that can change while runs go on, be paused, and be shared: every operator
@@ -35,26 +36,73 @@ export interface Limiter extends EventTarget {
   resume(): void
 }
 
-/** A run that waits for room under a limiter it shares with others. */
-export interface SlotWaiter {
-  /** Called when the limiter has room this waiter may take, through {@link SharedLimiter.acquire}. */
-  slotFree(): void
+/**
+ * One run's view of a {@link SharedLimiter}: it asks `mayStart()` before every call, reports
+ * `started()` and `ended()`, and is woken through the function it `attach`es when room appears
+ * after a `mayStart()` said no. A run that ends `detach`es, and is forgotten.
+ */
+export class LimiterGate implements Gate {
+  readonly #limiter: SharedLimiter
+  #wake: (() => void) | undefined
+  /** Each attempt's outcome, for an adaptive limiter; `undefined` for one that does not learn. */
+  readonly observe: ((sample: AttemptSample) => void) | undefined
+
+  constructor(limiter: SharedLimiter, observe?: (sample: AttemptSample) => void) {
+    this.#limiter = limiter
+    this.observe = observe
+  }
+
+  /** The limit in force now. */
+  get limit(): number {
+    return this.#limiter.limit
+  }
+
+  /** Whether one more call of this run may start now; if not, the run is woken when it may. */
+  mayStart(): boolean {
+    return this.#limiter.mayStart(this)
+  }
+
+  /** A call of this run has started: it holds a slot until {@link ended}. */
+  started(): void {
+    this.#limiter.started()
+  }
+
+  /** A call of this run has ended: its slot is free. */
+  ended(): void {
+    this.#limiter.ended()
+  }
+
+  /** @param wake - starts what the run may start; called when room appears for it. */
+  attach(wake: () => void): void {
+    this.#wake = wake
+  }
+
+  /** The run has ended: it waits for no room any more. */
+  detach(): void {
+    this.#wake = undefined
+    this.#limiter.forget(this)
+  }
+
+  /** Room has appeared for this run. */
+  wake(): void {
+    this.#wake?.()
+  }
 }
 
 /**
- * The one implementation behind every {@link Limiter}. Runs take a slot with `acquire` before they
- * start a call and give it back with `release`; a run that finds no room is queued and woken by
- * `slotFree()` when room appears. Room goes to queued runs one slot each, in turn, so that two
- * pipelines sharing a limit share it evenly instead of the first one taking every free slot.
+ * The one implementation behind every {@link Limiter}. Each run that uses it gets a
+ * {@link LimiterGate}. A run that asks while there is no room waits in line and is woken when room
+ * appears; room goes to the waiting runs one slot each, in turn, so that two pipelines sharing a
+ * limit share it evenly instead of the first one taking every free slot.
  */
 export class SharedLimiter extends EventTarget implements Limiter {
   #limit: number
   #running = 0
   #paused = false
   /** Runs waiting for room, oldest first. Few runs share a limiter: an array is enough. */
-  readonly #waiters: SlotWaiter[] = []
-  /** The run being woken: it may take one slot even though others are queued. */
-  #woken: SlotWaiter | undefined
+  readonly #waiters: LimiterGate[] = []
+  /** The run being woken: it may take one slot even though others wait. */
+  #woken: LimiterGate | undefined
   #waking = false
 
   constructor(limit: number) {
@@ -88,29 +136,35 @@ export class SharedLimiter extends EventTarget implements Limiter {
     this.#wake()
   }
 
+  /** A new run's view of this limiter. */
+  gate(): LimiterGate {
+    return new LimiterGate(this)
+  }
+
   /**
-   * Takes a slot for one call if there is room and no other run is waiting ahead of `waiter`;
-   * otherwise queues `waiter` (once) to be woken when room appears, and returns `false`.
+   * Whether `gate`'s run may start a call now: there is room and no other run waits ahead of it.
+   * If not, the run waits in line (once) to be woken.
    */
-  acquire(waiter: SlotWaiter): boolean {
-    if (this.#running < this.#limit && !this.#paused && (this.#waiters.length === 0 || this.#woken === waiter)) {
-      this.#woken = undefined
-      this.#running++
-      return true
-    }
-    if (!this.#waiters.includes(waiter)) this.#waiters.push(waiter)
+  mayStart(gate: LimiterGate): boolean {
+    if (this.#running < this.#limit && !this.#paused && (this.#waiters.length === 0 || this.#woken === gate)) return true
+    if (!this.#waiters.includes(gate)) this.#waiters.push(gate)
     return false
   }
 
-  /** Gives back the slot of a call that has ended, and wakes a waiting run if that made room. */
-  release(): void {
+  started(): void {
+    this.#woken = undefined
+    this.#running++
+  }
+
+  /** A call has ended: its slot is free, and a waiting run is woken if that made room. */
+  ended(): void {
     this.#running--
     if (this.#waiters.length > 0) this.#wake()
   }
 
-  /** Takes `waiter` out of the queue: a run that ends wants no more room. */
-  cancel(waiter: SlotWaiter): void {
-    const at = this.#waiters.indexOf(waiter)
+  /** `gate`'s run waits for no room any more. */
+  forget(gate: LimiterGate): void {
+    const at = this.#waiters.indexOf(gate)
     if (at !== -1) this.#waiters.splice(at, 1)
   }
 
@@ -123,18 +177,18 @@ export class SharedLimiter extends EventTarget implements Limiter {
   }
 
   /**
-   * Offers each free slot to the oldest waiting run; a run that takes it and wants more queues
-   * again behind the others. A release inside a woken run's call (a call that ends at once) only
-   * adds room to this same loop.
+   * Offers each free slot to the run that has waited longest; a run that takes it and wants more
+   * waits again behind the others. A call that ends inside a woken run (at once) only adds room
+   * to this same loop.
    */
   #wake(): void {
     if (this.#waking) return
     this.#waking = true
     try {
       while (this.#running < this.#limit && !this.#paused && this.#waiters.length > 0) {
-        const waiter = this.#waiters.shift()!
-        this.#woken = waiter
-        waiter.slotFree()
+        const gate = this.#waiters.shift()!
+        this.#woken = gate
+        gate.wake()
       }
     } finally {
       this.#woken = undefined

@@ -2,18 +2,17 @@
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import { checkSource } from '../errors.js'
 import { Deque } from '../internal/deque.js'
-import { checkResult, closeIterator, nextOf, openAsync, queuesReturn } from '../internal/iterator.js'
 import { DONE, Outbox } from '../internal/outbox.js'
+import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Source } from '../types.js'
 
 /** The item type of a source. */
 type ItemOf<S> = S extends Source<infer T> ? T : never
 
-/** One source being merged. */
-interface Lane<T> {
-  readonly iterator: AsyncIterator<T>
-  pulling: boolean
-  /** Ended or closed: not pulled or closed again. */
+/** One source being merged, and where the outcomes of its pulls go. */
+interface Lane<T> extends PullListener<T> {
+  readonly reader: SourceReader<T>
+  /** Ended or closed: its late answers are dropped, and it is not pulled or closed again. */
   done: boolean
 }
 
@@ -43,7 +42,7 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     const ready = this.#ready.shift()
     if (ready !== undefined) {
-      this.#pull(ready.lane)
+      ready.lane.reader.pullTo(ready.lane)
       return Promise.resolve({ done: false, value: ready.value })
     }
     if (this.#open === 0 && !this.#failing) {
@@ -69,41 +68,35 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   #start(sources: Source<T>[]): void {
     this.#sources = undefined
     try {
-      for (const source of sources) this.#lanes.push({ iterator: openAsync(source), pulling: false, done: false })
+      for (const source of sources) this.#lanes.push(this.#lane(new SourceReader(source)))
     } catch (error) {
       // A source that cannot be opened (a locked stream) fails the first `next()`; the others are closed.
       this.#fail(error)
       return
     }
     this.#open = this.#lanes.length
-    for (const lane of this.#lanes) this.#pull(lane)
+    for (const lane of this.#lanes) lane.reader.pullTo(lane)
   }
 
-  #pull(lane: Lane<T>): void {
-    lane.pulling = true
-    nextOf(lane.iterator).then(
-      (result) => {
-        lane.pulling = false
+  #lane(reader: SourceReader<T>): Lane<T> {
+    const lane: Lane<T> = {
+      reader,
+      done: false,
+      pulled: (result) => {
         if (lane.done) return
-        try {
-          checkResult(result)
-        } catch (error) {
-          this.#fail(error)
-          return
-        }
         if (result.done) this.#laneEnded(lane)
         else if (this.#outbox.waiting > 0) {
           this.#outbox.resolve(result)
-          this.#pull(lane)
+          reader.pullTo(lane)
         } else {
           this.#ready.push({ lane, value: result.value })
         }
       },
-      (error: unknown) => {
-        lane.pulling = false
+      pullFailed: (error) => {
         if (!lane.done) this.#fail(error)
       },
-    )
+    }
+    return lane
   }
 
   /**
@@ -125,14 +118,14 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
     if (--this.#open === 0 && this.#ready.length === 0) this.#outbox.end(RESOLVED)
   }
 
-  /** Closes every lane still open; settles once they are closed (see `queuesReturn`). */
+  /** Closes every lane still open; settles once they are closed (see `SourceReader.closeUpstream`). */
   #close(): Promise<void> {
     this.#ready.clear()
     const closing: Promise<void>[] = []
     for (const lane of this.#lanes) {
       if (lane.done) continue
       lane.done = true
-      closing.push(closeIterator(lane.iterator, lane.pulling && queuesReturn(lane.iterator)))
+      closing.push(lane.reader.closeUpstream())
     }
     this.#open = 0
     return Promise.all(closing).then(() => undefined)

@@ -6,7 +6,9 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { checkOptions, describe } from '../errors.js'
 import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
-import { configure, PARALLEL_MAP_OPTIONS, parallelMap } from '../parallel-map.js'
+import { configure, PARALLEL_MAP_OPTIONS } from '../scheduler/options.js'
+import { parallelMap } from '../scheduler/parallel-map.js'
+import type { Limiter } from '../limits/limiter.js'
 import type { ParallelMapOptions, Source } from '../types.js'
 import { checkThreads, checkWorkerData, Pool, type WorkerPool } from './pool.js'
 import type { WorkerTask } from './protocol.js'
@@ -17,10 +19,11 @@ export interface WorkerMapOptions extends ParallelMapOptions {
   /**
    * Most tasks running at once, and the most threads of the run's own pool: an integer from 1 to
    * `4 × os.availableParallelism()` (at least 256), or `Infinity` (then the pool has
-   * `os.availableParallelism()` threads and the other items wait in its queue). Default
+   * `os.availableParallelism()` threads and the other items wait in its queue); or a `Limiter` or
+   * `'auto'`, as for `parallelMap` (the pool then has `os.availableParallelism()` threads). Default
    * `os.availableParallelism()`, or with `pool` its `maxThreads`.
    */
-  readonly concurrency?: number
+  readonly concurrency?: number | 'auto' | Limiter
   /** The export of the module to call. Default `'default'`. */
   readonly exportName?: string
   /**
@@ -138,10 +141,13 @@ export function workerMap<T = unknown, R = unknown>(
     throw new TypeError('Expected workerData to be given to createPool() when a pool is given, not to workerMap()')
   }
   checkWorkerData(workerData)
+  // A Limiter or 'auto' is the scheduler's to check; a number also sizes the run's own pool.
   const concurrency =
     rest.concurrency === undefined
       ? (pool?.maxThreads ?? availableParallelism())
-      : checkThreads('concurrency', rest.concurrency, true)
+      : typeof rest.concurrency === 'number'
+        ? checkThreads('concurrency', rest.concurrency, true)
+        : rest.concurrency
   // The per-item timeout is the pool's to keep: it counts from the start of the task on its thread,
   // which the scheduler cannot see. Every other option is the scheduler's, checked here at once.
   const { timeout, ...schedulerOptions } = { ...rest, concurrency }
@@ -150,7 +156,7 @@ export function workerMap<T = unknown, R = unknown>(
     pool !== undefined
       ? { shared: pool }
       : {
-          threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(),
+          threads: typeof concurrency === 'number' && Number.isFinite(concurrency) ? concurrency : availableParallelism(),
           data: { workerData, module: href, exportName },
         }
   return (source) => {

@@ -86,6 +86,9 @@ function functionOf(module: string, exportName: string): WorkerFunction | Promis
 
 function ignore(): void {}
 
+// A run's own pool calls one function: its module loads while the thread starts, before the first task.
+if (poolModule !== undefined) functionOf(poolModule, poolExportName!)
+
 /** The index of the item this thread runs: a thread runs one task at a time. */
 let running = -1
 /** Whether the running task's outcome is ready, and so is what piscina posts next. */

@@ -267,3 +267,80 @@ describe('SourceReader', () => {
     })
   })
 })
+
+describe('SourceReader.closeUpstream (a pipeline stage closing its upstream)', () => {
+  it('waits for return() even while a pull is pending, when the source acts on return() at once', async () => {
+    let finish!: () => void
+    const reader = new SourceReader(
+      asyncSource({
+        next: () => new Promise(() => {}),
+        return: () => new Promise((resolve) => (finish = () => resolve(DONE))),
+      }),
+    )
+    reader.pullTo(recorder())
+    const closing = reader.closeUpstream()
+    expect(await isSettled(closing)).toBe(false)
+    finish()
+    expect(await isSettled(closing)).toBe(true)
+    expect(reader.closeUpstream()).toBe(closing)
+  })
+
+  it('does not wait for an async generator busy in a pull: its return() queues behind that pull', async () => {
+    let closed = false
+    async function* stuck(): AsyncGenerator<number> {
+      try {
+        await new Promise(() => {})
+        yield 1
+      } finally {
+        closed = true
+      }
+    }
+    const reader = new SourceReader(stuck())
+    reader.pullTo(recorder())
+    expect(await isSettled(reader.closeUpstream())).toBe(true)
+    expect(closed).toBe(false)
+  })
+
+  it('calls return() on a source whose pull failed, not on one that ended', async () => {
+    let returned = 0
+    const failing = new SourceReader(
+      asyncSource({
+        next: () => Promise.reject(new Error('failed')),
+        return: () => {
+          returned++
+          return Promise.resolve(DONE)
+        },
+      }),
+    )
+    const seen = recorder()
+    failing.pullTo(seen)
+    await isSettled(Promise.resolve())
+    expect(seen.seen).toEqual([{ error: new Error('failed') }])
+    await failing.closeUpstream()
+    expect(returned).toBe(1)
+    const ended = new SourceReader(
+      asyncSource({
+        next: () => Promise.resolve(DONE),
+        return: () => {
+          returned++
+          return Promise.resolve(DONE)
+        },
+      }),
+    )
+    await ended.pull()
+    await ended.closeUpstream()
+    expect(returned).toBe(1)
+  })
+})
+
+describe('SourceReader.pullTo on a sync source', () => {
+  it('reads it as for await does: a promised item is awaited, then done', async () => {
+    const reader = new SourceReader([1, Promise.resolve(2)] as unknown as number[])
+    const seen = recorder<number>()
+    for (let i = 0; i < 3; i++) {
+      reader.pullTo(seen)
+      await isSettled(Promise.resolve())
+    }
+    expect(seen.seen).toEqual([{ done: false, value: 1 }, { done: false, value: 2 }, DONE])
+  })
+})

@@ -29,7 +29,7 @@ describe('the conformance subset fails where a guarantee is broken', () => {
   it('a take that leaves its source open', async () => {
     const take =
       (n: number) =>
-      <T>(source: Source<T>): AsyncIterableIterator<T> =>
+      <T>(source: Source<T>): AsyncIterableIterator<T> & AsyncDisposable =>
         (async function* () {
           const iterator = (source as AsyncIterable<T>)[Symbol.asyncIterator]()
           for (let i = 0; i < n; i++) {
@@ -38,7 +38,8 @@ describe('the conformance subset fails where a guarantee is broken', () => {
             yield result.value
           }
         })()
-    expect(await failures({ take })).toEqual({
+    // It has no [Symbol.asyncDispose] either, which another case catches.
+    expect(await failures({ take: take as unknown as MainEntry['take'] })).toMatchObject({
       'take, drop and slice: array semantics, and the source is closed once the last item is out':
         'ConformanceError: take(3) did not close its source',
     })

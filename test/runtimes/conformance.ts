@@ -175,6 +175,20 @@ export const cases: readonly ConformanceCase[] = [
     },
   },
   {
+    name: '[Symbol.asyncDispose] of an operator closes it as return() does',
+    covers: ['take', 'merge'],
+    async run({ take, merge }) {
+      const [taken, left, right] = [new Probe(naturals()), new Probe(naturals()), new Probe(naturals())]
+      const iterators = [take(10)(taken), merge(left, right)]
+      for (const iterator of iterators) {
+        checkEqual(await iterator.next(), { value: 0, done: false }, 'the first item')
+        await iterator[Symbol.asyncDispose]()
+        checkEqual(await iterator.next(), { done: true }, 'next() after dispose')
+      }
+      check(taken.returned && left.returned && right.returned, 'a source was left open')
+    },
+  },
+  {
     name: 'an early break closes the source, aborts the calls in flight and waits for them',
     covers: ['parallelMap'],
     async run({ parallelMap }) {
@@ -554,6 +568,61 @@ export const cases: readonly ConformanceCase[] = [
       const streamed: number[] = []
       for await (const n of startJob([1, 2, 3])) streamed.push(n)
       checkEqual(streamed, [1, 2, 3], 'iteration')
+    },
+  },
+  {
+    name: 'JobTable: throttleLimit queues jobs as NotStarted, get, list, receive, remove and dispose',
+    covers: ['JobTable'],
+    async run({ JobTable }) {
+      const table = new JobTable<string>({ throttleLimit: 1 })
+      const gate = deferred<void>()
+      const first = table.start(async function* () {
+        await gate.promise
+        yield 'one'
+      }, { name: 'backup-1' })
+      let secondStarted = false
+      const second = table.start(() => {
+        secondStarted = true
+        return ['two']
+      }, { name: 'backup-2' })
+      const other = table.start(['three'], { name: 'other' })
+      checkEqual([first.state, second.state, other.state, secondStarted], ['Running', 'NotStarted', 'NotStarted', false], 'states')
+      check(table.get('backup-2') === second && table.get(first.id) === first, 'get()')
+      checkEqual(table.list({ name: 'backup-*' }).map((job) => job.name), ['backup-1', 'backup-2'], 'list({ name })')
+      gate.resolve()
+      checkEqual(await table.wait({ timeout: 5_000 }), true, 'wait()')
+      checkEqual([second.state, secondStarted], ['Completed', true], 'the queued job')
+      checkEqual(table.receive(), ['one', 'two', 'three'], 'receive(), in start order')
+      await table.remove('other')
+      checkEqual(table.list().length, 2, 'jobs after remove()')
+      const endless = table.start(async function* ({ signal }) {
+        yield 'started'
+        await untilAborted(signal)
+      })
+      await table[Symbol.asyncDispose]()
+      checkEqual([endless.state, table.list().length], ['Stopped', 0], 'after dispose')
+    },
+  },
+  {
+    name: 'jobs: per-item reports show in job.itemReports while the item runs',
+    covers: ['startJob', 'parallelMap'],
+    async run({ startJob, parallelMap }) {
+      const gate = deferred<void>()
+      const job = startJob(({ signal, reportItem }) =>
+        parallelMap(
+          async (n: number, { report }) => {
+            report('half')
+            await gate.promise
+            return n
+          },
+          { signal, onReport: reportItem },
+        )([1]),
+      )
+      while (job.itemReports.size === 0) await new Promise((resolve) => setTimeout(resolve, 1))
+      checkEqual([...job.itemReports.values()], [{ index: 0, item: 1, value: 'half' }], 'itemReports')
+      gate.resolve()
+      await job.wait()
+      checkEqual([job.itemReports.size, job.receive()], [0, [1]], 'after the end')
     },
   },
 ]
