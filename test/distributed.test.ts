@@ -169,10 +169,21 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
 
   it('yields results as they complete with ordered: false', async () => {
     const q = queue('completed')
-    const calls = new Calls()
-    serve(q, calls.task((ms: number) => ms, (ms) => ms), { concurrency: 10 })
-    const results = await collect(distributedMap<number, number>(q, { concurrency: 3, ordered: false })([300, 0, 0, 0]))
-    expect(results).toEqual([0, 0, 0, 300])
+    const othersDone = deferred<void>()
+    let done = 0
+    serve(
+      q,
+      async (item: string) => {
+        // The first item ends only after all the others, the last of which starts after one of them.
+        if (item === 'slow') await othersDone.promise
+        else if (++done === 3) othersDone.resolve()
+        return item
+      },
+      { concurrency: 10 },
+    )
+    const results = await collect(distributedMap<string, string>(q, { concurrency: 3, ordered: false })(['slow', 'a', 'b', 'c']))
+    expect(results.slice(0, 3).sort()).toEqual(['a', 'b', 'c'])
+    expect(results[3]).toBe('slow')
   })
 
   it('carries items and results as JSON, undefined included', async () => {
@@ -225,25 +236,40 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
   it("onError 'abort': a failure aborts the later jobs on their server, after the earlier ones are yielded", async () => {
     const q = queue('abort')
     const calls = new Calls()
+    const allRunning = deferred<void>()
+    const failed = deferred<void>()
     serve(
       q,
-      calls.task(
-        (ms: number) => ms,
-        (ms) => {
-          if (ms === 50) throw new Error('item 1 failed')
-          return ms
-        },
-      ),
+      async (item: string, { index, signal }) => {
+        calls.enter(index)
+        if (calls.running === 4) allRunning.resolve()
+        try {
+          if (item === 'fails') {
+            await allRunning.promise
+            failed.resolve()
+            throw new Error('item 1 failed')
+          }
+          // The item before the failed one ends after it: it is still yielded.
+          if (item === 'first') await failed.promise.then(() => sleep(50))
+          if (item === 'slow') await sleep(10_000, undefined, { signal })
+          return item
+        } catch (error) {
+          if (signal.aborted) calls.aborted.set(index, signal.reason)
+          throw error
+        } finally {
+          calls.leave(index)
+        }
+      },
       { concurrency: 10 },
     )
-    const yielded: number[] = []
+    const yielded: string[] = []
     const failure = (async () => {
-      for await (const value of distributedMap<number, number>(q, { concurrency: 4 })([100, 50, 5_000, 5_000, 0])) {
+      for await (const value of distributedMap<string, string>(q, { concurrency: 4 })(['first', 'fails', 'slow', 'slow', 'last'])) {
         yielded.push(value)
       }
     })()
     await expect(failure).rejects.toThrow('item 1 failed')
-    expect(yielded).toEqual([100])
+    expect(yielded).toEqual(['first'])
     expect([...calls.aborted.keys()].sort()).toEqual([2, 3])
     expect(calls.aborted.get(2)).toMatchObject({ name: 'AbortError', message: 'Aborted because another item failed' })
     expect(calls.running).toBe(0)
@@ -294,11 +320,15 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
   it("aborts a timed-out job's signal on its server with a TimeoutError", async () => {
     const q = queue('timeout')
     const calls = new Calls()
-    serve(q, calls.task(() => 10_000, () => 'late'))
-    await expect(collect(distributedMap(q, { timeout: 200 })(['slow']))).rejects.toThrow(
-      new TimeoutError('Item 0 timed out after 200 ms'),
+    serve(q, calls.task((ms: number) => ms, () => 'done'))
+    // A warm server takes the job well within its timeout.
+    expect(await collect(distributedMap(q)([0]))).toEqual(['done'])
+    await expect(collect(distributedMap(q, { timeout: 1_000 })([10_000]))).rejects.toThrow(
+      new TimeoutError('Item 0 timed out after 1000 ms'),
     )
-    await vi.waitFor(() => expect(calls.aborted.get(0)).toMatchObject({ name: 'TimeoutError', message: 'Item 0 timed out after 200 ms' }))
+    await vi.waitFor(() =>
+      expect(calls.aborted.get(0)).toMatchObject({ name: 'TimeoutError', message: 'Item 0 timed out after 1000 ms' }),
+    )
   })
 
   it('on break, aborts the running jobs on their server and removes the queued ones before return() resolves', async () => {
@@ -349,23 +379,22 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
 
   it('stops waiting for a job that ignores its abort after closeTimeout', async () => {
     const q = queue('close-timeout')
-    const finished = deferred<void>()
     const started = deferred<void>()
+    const release = deferred<void>()
+    let finished = false
     serve(q, async () => {
       started.resolve()
-      await sleep(1_000)
-      finished.resolve()
+      await release.promise
+      finished = true
     })
     const iterator = distributedMap(q, { closeTimeout: 100 })(['stubborn'])
     const pending = iterator.next()
     await started.promise
-    let done = false
-    void finished.promise.then(() => (done = true))
     await iterator.return!()
-    expect(done).toBe(false)
     await expect(pending).resolves.toEqual({ done: true, value: undefined })
-    // The server still runs it, and its job removes itself when it ends (checked after the test).
-    await finished.promise
+    expect(finished).toBe(false)
+    // The server runs it on, and its job removes itself when it ends (checked after the test).
+    release.resolve()
   })
 
   it('keeps two runs on one queue apart', async () => {

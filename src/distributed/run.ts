@@ -51,7 +51,10 @@ function valueOf(fields: string[], name: string): string {
 class RemoteJob {
   readonly settled: Deferred<Decoded> = deferred()
   readonly report: (value: unknown) => void
+  /** Settles once the job is on the queue (or failed to get there). */
   added: Promise<void> | undefined
+  /** Waiting to be added with the others of this turn: a cancel now just drops it. */
+  unsent = true
   /** Set once the job is being cancelled: bounds the wait for its end by `closeTimeout`. */
   timer: NodeJS.Timeout | undefined
 
@@ -82,7 +85,7 @@ export class Run {
   readonly #failed = deferred<never>()
   readonly #jobs = new Map<string, RemoteJob>()
   /** Jobs gathered in this turn of the event loop, added together. */
-  #additions: { name: string; data: JobData; opts: { jobId: string } & typeof JOB_OPTIONS }[] = []
+  #additions: { job: RemoteJob; name: string; data: JobData; opts: { jobId: string } & typeof JOB_OPTIONS }[] = []
   #added: Deferred<void> | undefined
   /** Cancel orders gathered in this turn, published together. */
   #orders: CancelOrder[] = []
@@ -217,7 +220,7 @@ export class Run {
     const id = jobId(this.id, index, attempt)
     const job = new RemoteJob(report)
     this.#jobs.set(id, job)
-    job.added = this.#add(id, data)
+    job.added = this.#add(job, id, data)
     job.added.catch((error: unknown) => this.#resolve(id, { error }))
     const onAbort = (): void => this.#cancel(id, job, signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
@@ -234,15 +237,18 @@ export class Run {
    * event stream brings free as many slots, and the jobs that fill them go out in one round trip
    * (one `addBulk`) instead of one each.
    */
-  #add(id: string, data: JobData): Promise<void> {
-    this.#additions.push({ name: JOB_NAME, data, opts: { jobId: id, ...JOB_OPTIONS } })
+  #add(job: RemoteJob, id: string, data: JobData): Promise<void> {
+    this.#additions.push({ job, name: JOB_NAME, data, opts: { jobId: id, ...JOB_OPTIONS } })
     if (this.#added !== undefined) return this.#added.promise
     const added = (this.#added = deferred())
     setImmediate(() => {
-      const additions = this.#additions
+      // Jobs cancelled meanwhile are not sent: a server could take one before its removal.
+      const additions = this.#additions.filter(({ job }) => job.unsent)
       this.#additions = []
       this.#added = undefined
-      this.#queue!.addBulk(additions).then(() => added.resolve(), added.reject)
+      for (const { job } of additions) job.unsent = false
+      if (additions.length === 0) added.resolve()
+      else this.#queue!.addBulk(additions).then(() => added.resolve(), added.reject)
     })
     return added.promise
   }
@@ -259,6 +265,11 @@ export class Run {
   /** Removes a queued job, or has its server abort it; gives up waiting after `closeTimeout`. */
   #cancel(id: string, job: RemoteJob, reason: unknown): void {
     if (job.timer !== undefined || !this.#jobs.has(id)) return
+    if (job.unsent) {
+      job.unsent = false
+      this.#resolve(id, CANCELLED)
+      return
+    }
     job.timer = setTimeout(() => this.#resolve(id, CANCELLED), this.#settings.closeTimeout)
     const queue = this.#queue!
     job.added!.then(() => queue.remove(id)).then((removed) => {
