@@ -228,7 +228,9 @@ export class Launcher {
   #ended(pending: Pending, status: number): void {
     const file = join(this.#dir, String(pending.slot))
     let received: number
-    if (pending.live === undefined) {
+    // A live command's files are open once the launcher has said it started, which may come after
+    // it ended (both are written to the same pipe, by different processes).
+    if (pending.live === undefined || pending.live.fds[0] === -1) {
       const stdout = readFileSync(`${file}.1`)
       const stderr = readFileSync(`${file}.2`)
       if (stdout.length > 0) pending.output.stdout(stdout)
