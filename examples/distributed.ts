@@ -60,6 +60,6 @@ if (values.serve !== undefined) {
     console.log(`${photos.length} thumbnails in ${Math.round(performance.now() - started)} ms`)
   } finally {
     for (const worker of workers) worker.kill('SIGTERM')
-    await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : undefined)))
+    await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : Promise.resolve())))
   }
 }

@@ -12,7 +12,7 @@ export type { Limiter } from './limits/limiter.js'
 export { parallel, parallelMap, parallelMapSettled } from './scheduler/parallel-map.js'
 export type { ParallelOptions, ParallelTask } from './scheduler/parallel-map.js'
 export { pipe } from './pipe.js'
-export type { PipeSource } from './pipe.js'
+export type { Items, PipeSource, Stage } from './pipe.js'
 export { collect, drain } from './sinks.js'
 export type {
   Fulfilled,
@@ -31,6 +31,7 @@ export type {
 export { batch } from './operators/batch.js'
 export type { BatchOptions } from './operators/batch.js'
 export { merge } from './operators/merge.js'
+export type { ItemOf } from './operators/merge.js'
 export { drop, slice, take } from './operators/slice.js'
 export { throttle } from './operators/throttle.js'
 export type { ThrottleOptions } from './operators/throttle.js'

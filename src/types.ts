@@ -153,13 +153,17 @@ export interface SettledBase<T> {
 
 /** A successful item, as yielded by {@link parallelMapSettled}. */
 export interface Fulfilled<T, R> extends SettledBase<T> {
+  /** The item succeeded. */
   readonly status: 'fulfilled'
+  /** What `fn` returned for it. */
   readonly value: R
 }
 
 /** A failed item, as yielded by {@link parallelMapSettled}. */
 export interface Rejected<T> extends SettledBase<T> {
+  /** The item failed. */
   readonly status: 'rejected'
+  /** Why: what its last attempt threw, a `TimeoutError`, or the abort reason. */
   readonly reason: unknown
 }
 

@@ -48,20 +48,31 @@ export interface RunOptions {
 
 /**
  * The launcher's script. For each request — a line `ID SLOT`, then a line with the command's words,
- * each single-quoted — it starts a subshell that starts the command (in the background, so that
- * the shell does not print `Terminated` when a stop kills it) with standard input from `/dev/null`
- * and its output appended to the slot's two files, waits for it and reports `E ID STATUS`; and it
- * reports `S ID PID`, the subshell's process id. A newline inside a word comes as `"$_fp_n"`. The
- * variables start with `_fp_` so as not to change the commands' environment.
+ * each single-quoted — it starts a subshell that starts the command with standard input from
+ * `/dev/null` and its output appended to the slot's two files, reports `S ID PID` (the command's
+ * process id), waits for it and reports `E ID STATUS`. A newline inside a word comes as `"$_fp_n"`. The variables start with `_fp_` so as not to change the commands' environment.
+ *
+ * The commands share the launcher's process group. So that a command signalling its whole group
+ * (`kill 0`) does not end the launcher or lose the other commands' statuses, the launcher ignores
+ * SIGTERM, SIGINT and SIGHUP and the subshells catch them, waiting on; the commands get the default
+ * actions back (a caught signal is reset by exec), except SIGINT and SIGQUIT, which a shell always
+ * ignores in a command it starts in the background.
  */
 const SCRIPT = `_fp_d=$1
 _fp_n='
 '
+trap '' TERM INT HUP
 while IFS= read -r _fp_h && IFS= read -r _fp_c; do
   _fp_i=\${_fp_h% *}; _fp_f=$_fp_d/\${_fp_h#* }
   : >"$_fp_f.1"; : >"$_fp_f.2"
-  { eval "exec $_fp_c" </dev/null >>"$_fp_f.1" 2>>"$_fp_f.2" & wait $!; echo "E $_fp_i $?"; } &
-  echo "S $_fp_i $!"
+  {
+    trap : TERM INT HUP
+    eval "exec $_fp_c" </dev/null >>"$_fp_f.1" 2>>"$_fp_f.2" &
+    _fp_p=$!
+    echo "S $_fp_i $_fp_p"
+    while :; do wait $_fp_p; _fp_s=$?; kill -0 $_fp_p 2>/dev/null || break; done
+    echo "E $_fp_i $_fp_s"
+  } &
 done
 wait
 `
@@ -73,7 +84,7 @@ interface Pending {
   readonly live: Live | undefined
   readonly startedAt: number
   readonly startTime: number
-  /** The subshell that runs the command, once the launcher has said. */
+  /** The command's process id, once the launcher has said. */
   pid: number | undefined
   /** Signals to send once the pid is known. */
   queued: NodeJS.Signals[]
@@ -270,13 +281,13 @@ export class Launcher {
     }
   }
 
-  /** Sends `signal` to the command and every process it started; the launcher's subshell waits on. */
+  /** Sends `signal` to the command and every process it started. */
   #signal(pending: Pending, signal: NodeJS.Signals): void {
     if (pending.pid === undefined) {
       pending.queued.push(signal)
       return
     }
-    for (const pid of descendants(pending.pid)) {
+    for (const pid of processTree(pending.pid)) {
       try {
         process.kill(pid, signal)
       } catch {
@@ -307,15 +318,15 @@ function launcherQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`).replaceAll('\n', `'"$_fp_n"'`)}'`
 }
 
-/** Every process below `root` (not `root` itself), from /proc on Linux, from `ps` elsewhere. */
-function descendants(root: number): number[] {
+/** `root` and every process below it, from /proc on Linux, from `ps` elsewhere. */
+function processTree(root: number): number[] {
   const children = new Map<number, number[]>()
   for (const [pid, parent] of processTable()) {
     const siblings = children.get(parent)
     if (siblings === undefined) children.set(parent, [pid])
     else siblings.push(pid)
   }
-  const found: number[] = []
+  const found = [root]
   for (let queue = [root]; queue.length > 0; ) {
     const next = children.get(queue.pop()!) ?? []
     found.push(...next)

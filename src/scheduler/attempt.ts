@@ -71,7 +71,7 @@ export class Attempts<T> {
       (value) => {
         if (task.state !== 'awaiting') return
         task.state = 'running'
-        task.item = value as T
+        task.item = value
         this.#call(task, new Context(task, 1))
       },
       (error: unknown) => {

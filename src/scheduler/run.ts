@@ -348,7 +348,6 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     const attempts = task.context?.attempt ?? 1
     task.context = undefined
     this.#running.settled(task)
-    this.#gate?.ended()
     this.#queue?.ended(task)
     this.#reports?.settled(task)
     const progress = this.#progress
@@ -358,6 +357,9 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       else progress.counter.failed++
     }
     this.#conclude(task, ok, value, attempts)
+    // Only now: a shared limiter may wake this very run at once, which must then find the result
+    // in the output, or, having found the source done, it ends without it.
+    this.#gate?.ended()
     progress?.emit()
   }
 
@@ -398,7 +400,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#failure = error
     this.#abort(from, abortError('Aborted because another item failed'))
     this.#output.stop(from)
-    this.#closeSource()
+    void this.#closeSource()
   }
 
   /** Aborts the running tasks from index `from` on, and drops the queued ones. */
@@ -420,7 +422,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
    * `'abort'` as-completed, they are aborted instead).
    */
   #sourceFailed(error: unknown): void {
-    this.#closeSource()
+    void this.#closeSource()
     if (this.#config.policy === 'abort') this.#fail(this.#pulled, error)
     else this.#sourceError ??= { error }
   }
@@ -503,7 +505,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       // turns, so wait that long (never a timer, never a macrotask) before answering.
       // A next() called meanwhile waits too (it is parked, and answered with the others).
       this.#abortGrace = true
-      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running.count > 0; turn++) await undefined
+      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running.count > 0; turn++) await Promise.resolve()
       this.#abortGrace = false
       this.#outbox.abort(abort.reason)
     }

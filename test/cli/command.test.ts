@@ -73,6 +73,19 @@ describe('Launcher', () => {
     expect(await running).toMatchObject({ exitCode: 0, signal: null, error: undefined, failure: undefined })
   })
 
+  it('survives a command that signals its whole process group: only the commands it hits fail', async () => {
+    const marker = `sleep 30.8${process.pid}`
+    const hit = launcher.run(sh(marker), 1, { signals: [], output: collect() })
+    await waitFor(() => processesMatching(marker).length === 1)
+    const output = collect()
+    const killer = await launcher.run(sh('trap "" TERM; kill 0; echo survived'), 2, { signals: [], output })
+    expect(killer).toMatchObject({ exitCode: 0, failure: undefined })
+    expect(output.out).toBe('survived\n')
+    expect(await hit).toMatchObject({ exitCode: 143, failure: 'exit' })
+    const after = await launcher.run(sh('echo after'), 1, { signals: [], output: collect() })
+    expect(after).toMatchObject({ exitCode: 0, failure: undefined })
+  })
+
   it('stops a command at its timeout', async () => {
     const outcome = await launcher.run(sh('sleep 30'), 1, { signals: [], timeout: 50, output: collect() })
     expect(outcome).toMatchObject({ exitCode: null, signal: 'SIGTERM', error: 'timed out after 0.05 s', failure: 'timeout' })

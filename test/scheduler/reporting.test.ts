@@ -55,6 +55,7 @@ describe('onProgress', () => {
       succeeded: 1,
       failed: 0,
       done: 1,
+      limit: 1,
       total: 4,
       percent: 25,
       elapsedMs: 100,

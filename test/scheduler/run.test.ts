@@ -101,7 +101,7 @@ describe('concurrency: Infinity that scales', () => {
       async (x: number) => {
         running++
         peak = Math.max(peak, running)
-        await undefined
+        await Promise.resolve()
         running--
         return x
       },
