@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { distributedMap, distributedMapSettled, serveQueue } from '../src/distributed/index.js'
-import { collect, TimeoutError, type ItemReport, type Progress, type TaskContext } from '../src/index.js'
+import { collect, concurrencyLimit, TimeoutError, type ItemReport, type Progress, type TaskContext } from '../src/index.js'
 import { deferred } from '../src/internal/deferred.js'
 import { deleteKeys, leftovers, redisUp, RedisProxy, useQueues } from './fixtures/distributed-redis.js'
 import { failOnUnhandledRejections, ProbeSource, range } from './helpers.js'
@@ -165,6 +165,25 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
     const results = await collect(distributedMap<number, { index: number; ms: number }>(q, { concurrency: 3 })(delays))
     expect(results).toEqual(delays.map((ms, index) => ({ index, ms })))
     expect(calls.maxRunning).toBe(3)
+  })
+
+  it('takes a Limiter for concurrency', async () => {
+    const q = queue('limiter')
+    const calls = new Calls()
+    const full = deferred<void>()
+    serve(
+      q,
+      async (item: number, { index }) => {
+        calls.enter(index)
+        if (calls.running === 2) full.resolve()
+        await full.promise
+        calls.leave(index)
+        return item
+      },
+      { concurrency: 10 },
+    )
+    expect(await collect(distributedMap(q, { concurrency: concurrencyLimit(2) })(range(6)))).toEqual(range(6))
+    expect(calls.maxRunning).toBe(2)
   })
 
   it('yields results as they complete with ordered: false', async () => {
