@@ -12,7 +12,7 @@ export interface ChainSettings {
  * The benchmark's CPU-bound task: a chain of `rounds` SHA-256 digests, each over the previous
  * digest and a block filled with the item. Returns the last digest in hex.
  */
-export default function sha256Chain(seed: number, { workerData }: WorkerContext<ChainSettings>): string {
+export default function sha256Chain(seed: number, { workerData }: Pick<WorkerContext<ChainSettings>, 'workerData'>): string {
   const block = Buffer.alloc(workerData.blockSize, seed)
   let digest = Buffer.alloc(32)
   for (let round = 0; round < workerData.rounds; round++) {
@@ -23,5 +23,5 @@ export default function sha256Chain(seed: number, { workerData }: WorkerContext<
 
 /** The same task as piscina's own `pool.run` calls it: the item alone, the settings as the thread's `workerData`. */
 export function piscinaTask(seed: number): string {
-  return sha256Chain(seed, { index: 0, attempt: 1, workerData: workerData as ChainSettings })
+  return sha256Chain(seed, { workerData: workerData as ChainSettings })
 }

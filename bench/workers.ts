@@ -155,12 +155,10 @@ if (items.length > 0) {
   const loop = 'plain loop'
   const mainThread = `parallelMap, main thread (concurrency ${threads})`
   const cpuTimes = await race({
-    [loop]: async () => items.map((item, index) => sha256Chain(item, { index, attempt: 1, workerData: settings })),
+    [loop]: async () => items.map((item) => sha256Chain(item, { workerData: settings })),
     [mainThread]: () =>
       collect(
-        parallelMap<number, string>((item, { index, attempt }) => sha256Chain(item, { index, attempt, workerData: settings }), {
-          concurrency: threads,
-        })(items),
+        parallelMap<number, string>((item) => sha256Chain(item, { workerData: settings }), { concurrency: threads })(items),
       ),
     [`workerMap, own pool (${threads} threads, start-up counted)`]: () =>
       collect(workerMap<number, string>(task, { workerData: settings })(items)),

@@ -39,10 +39,15 @@ function isPrime(n: number, smallPrimes: readonly number[]): boolean {
 /**
  * The worker module of examples/workers.ts: counts the primes in a range by trial division, a
  * CPU-bound loop that never yields, dividing by the table of small primes that the main thread
- * computed once and every thread received as `workerData` (the `$using:` of runspaces).
+ * computed once and every thread received as `workerData` (the `$using:` of runspaces). Reports
+ * how far it has got, in tenths of the range, as a percentage (PowerShell's `Write-Progress`).
  */
-export default function countPrimes({ from, to }: Range, { workerData }: WorkerContext<Settings>): number {
+export default function countPrimes({ from, to }: Range, { workerData, report }: WorkerContext<Settings>): number {
+  const tenth = Math.max(1, Math.ceil((to - from) / 10))
   let count = 0
-  for (let n = from; n < to; n++) if (isPrime(n, workerData.smallPrimes)) count++
+  for (let n = from; n < to; n++) {
+    if (isPrime(n, workerData.smallPrimes)) count++
+    if ((n - from + 1) % tenth === 0) report(Math.round((100 * (n - from + 1)) / (to - from)))
+  }
   return count
 }

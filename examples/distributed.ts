@@ -4,7 +4,7 @@
 // on other machines, start `node --import tsx examples/distributed.ts --serve NAME --queue QUEUE`
 // there, with REDIS_URL pointing at the same Redis.
 // Run: node --import tsx examples/distributed.ts [--photos 12] [--queue thumbnails]  (Redis at REDIS_URL)
-import { spawn, type ChildProcess } from 'node:child_process'
+import { fork, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -32,10 +32,9 @@ async function thumbnail(photo: string, worker: string, signal: AbortSignal): Pr
   return { photo, digest: createHash('sha256').update(photo).digest('hex').slice(0, 12), worker }
 }
 
-/** Starts a worker process: this file with `--serve`. */
+/** Starts a worker process: this file with `--serve`, under the same loader (tsx). */
 function startWorker(name: string): ChildProcess {
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--serve', name, '--queue', values.queue]
-  return spawn(process.execPath, args, { stdio: 'inherit' })
+  return fork(fileURLToPath(import.meta.url), ['--serve', name, '--queue', values.queue])
 }
 
 if (values.serve !== undefined) {
@@ -43,8 +42,13 @@ if (values.serve !== undefined) {
   const server = serveQueue(values.queue, (photo: string, { signal }) => thumbnail(photo, name, signal), {
     concurrency: 2,
   })
-  // Finishes the jobs it runs, then exits: nothing else keeps the process alive.
-  process.once('SIGTERM', () => void server.close())
+  // On SIGTERM, or when the driver that started it is gone, it finishes the jobs it runs and exits.
+  const stop = (): void => {
+    void server.close().then(() => {
+      if (process.connected) process.disconnect()
+    })
+  }
+  process.once('SIGTERM', stop).once('disconnect', stop)
 } else {
   const workers = [startWorker('worker-1'), startWorker('worker-2')]
   const photos = Array.from({ length: Number(values.photos) }, (_, i) => `photo-${String(i + 1).padStart(2, '0')}.jpg`)
@@ -56,6 +60,6 @@ if (values.serve !== undefined) {
     console.log(`${photos.length} thumbnails in ${Math.round(performance.now() - started)} ms`)
   } finally {
     for (const worker of workers) worker.kill('SIGTERM')
-    await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : undefined)))
+    await Promise.all(workers.map((worker) => (worker.exitCode === null ? once(worker, 'exit') : Promise.resolve())))
   }
 }

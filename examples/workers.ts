@@ -1,10 +1,11 @@
 // Counts primes on worker threads, like ForEach-Object -Parallel over runspaces (Start-ThreadJob):
 // the ranges are searched on every core at once, the counts come back in input order, and a
-// runaway range is stopped by its per-item timeout although its loop never yields.
+// runaway range is stopped by its per-item timeout although its loop never yields. On a terminal,
+// a status line shows the ranges done and how far each thread has got inside its range.
 // Run: node --import tsx examples/workers.ts [--size 1000000 --timeout 3000]
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { TimeoutError, type Progress } from '../src/index.js'
+import { TimeoutError, type ItemReport, type Progress } from '../src/index.js'
 import { workerMap } from '../src/workers/index.js'
 import { primesBelow, type Range } from './count-primes.js'
 
@@ -17,8 +18,18 @@ const ranges: Range[] = Array.from({ length: 8 }, (_, i) => ({ from: i * size, t
 // fresh one for the ranges after it.
 ranges.splice(4, 0, { from: 0, to: 1e12 })
 
+/** Overwrites the status line on a terminal. */
+function show(status: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r${status.padEnd(40)}`)
+}
+
 function showProgress({ done, total, running }: Progress): void {
-  if (process.stderr.isTTY) process.stderr.write(`\r${done}/${total} ranges done, ${running} running `)
+  show(`${done}/${total} ranges done, ${running} running`)
+}
+
+/** What a worker thread reports from inside its range. */
+function showReport({ index, value }: ItemReport): void {
+  show(`range ${index}: ${String(value)}% searched`)
 }
 
 const countPrimes = workerMap<Range, number>(new URL('count-primes.ts', import.meta.url), {
@@ -26,6 +37,7 @@ const countPrimes = workerMap<Range, number>(new URL('count-primes.ts', import.m
   timeout: Number(values.timeout),
   onError: 'continue',
   onProgress: showProgress,
+  onReport: showReport,
   total: ranges.length,
 })
 

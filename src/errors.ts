@@ -5,6 +5,7 @@ import { isSource } from './internal/source.js'
  * rejects with. `name` is `'TimeoutError'`, like the DOMException that `AbortSignal.timeout()` uses.
  */
 export class TimeoutError extends Error {
+  /** Always `'TimeoutError'`, so a timeout can be told from other errors without `instanceof`. */
   override readonly name = 'TimeoutError'
 
   /** @param message - defaults to `'Operation timed out'` */
@@ -20,6 +21,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'object') return Array.isArray(value) ? 'an array' : 'an object'
+  // Objects and functions were described above: what is left has a useful String().
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return `${String(value)} (${typeof value})`
 }
 

@@ -3,12 +3,14 @@ import { describe } from './errors.js'
 import { isSource } from './internal/source.js'
 import type { Source } from './types.js'
 
-type Stage<A, B> = (source: A) => B
+/** One stage of a pipeline: a function from what the previous stage returned to what the next one takes. */
+export type Stage<A, B> = (source: A) => B
 
 /** What a pipeline may start with: a source, or a function that returns one (as in it-pipe). */
 export type PipeSource<T> = Source<T> | (() => Source<T>)
 
-type Items<S> = S extends () => infer R ? R : S
+/** What a pipeline's first stage receives: the source itself, or what a source function returns. */
+export type Items<S> = S extends () => infer R ? R : S
 
 /** An it-pipe duplex (`{ sink, source }`), which it-pipe takes in place of a stage. */
 function isDuplex(value: unknown): boolean {
@@ -28,6 +30,8 @@ function checkedPipe(first: unknown, ...stages: unknown[]): unknown {
   })
   // it-pipe would take a web ReadableStream without Symbol.asyncIterator (older browsers) for a stage.
   const start = typeof first === 'function' || isDuplex(first) ? first : () => first
+  // tsc needs the assertion to spread the stages into it-pipe's overloads; the lint's program disagrees.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
   return (itPipe as (...args: unknown[]) => unknown)(start, ...stages)
 }
 

@@ -9,6 +9,8 @@ export class ProgressCounter {
   running = 0
   succeeded = 0
   failed = 0
+  /** The concurrency limit in force; its owner keeps it current. */
+  limit = 0
   readonly #startedAt: number
   readonly #total: number | undefined
 
@@ -27,6 +29,7 @@ export class ProgressCounter {
       succeeded: this.succeeded,
       failed: this.failed,
       done,
+      limit: this.limit,
       elapsedMs,
       perSecond,
     }

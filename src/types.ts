@@ -1,3 +1,5 @@
+import type { Limiter } from './limits/limiter.js'
+
 /**
  * Anything an operator accepts as input: arrays, sync and async iterables and generators, Node
  * `Readable` streams and web `ReadableStream`s (both are async iterables).
@@ -55,6 +57,8 @@ export interface Progress {
   readonly failed: number
   /** `succeeded + failed`. */
   readonly done: number
+  /** The concurrency limit in force at that moment, whatever its kind (a number, a `Limiter`, `'auto'`). */
+  readonly limit: number
   /** The expected item count, when the `total` option was given. */
   readonly total?: number
   /** `100 * done / total`, when `total` was given. */
@@ -84,15 +88,31 @@ export interface RetryOptions {
   readonly shouldRetry?: (error: unknown, attempt: number) => boolean
 }
 
-/** Options of {@link parallelMap} and {@link parallelMapSettled}. */
-export interface ParallelMapOptions {
-  /** Most `fn` calls running at once (PowerShell's `-ThrottleLimit`). Integer >= 1 or `Infinity`. Default `5`. */
-  readonly concurrency?: number
+/** Options of {@link parallelMap} and {@link parallelMapSettled}; `T` is the item type. */
+export interface ParallelMapOptions<T = unknown> {
+  /**
+   * Most `fn` calls running at once (PowerShell's `-ThrottleLimit`): an integer >= 1 or `Infinity`;
+   * a {@link Limiter} (from `concurrencyLimit` or `adaptiveConcurrency`), whose limit may change
+   * and may be shared with other operators; or `'auto'`, a fresh `adaptiveConcurrency()` that finds
+   * the limit at run time. Default `5`.
+   */
+  readonly concurrency?: number | 'auto' | Limiter
+  /**
+   * With {@link keyConcurrency}: the key of an item (its host, its tenant), called once per item
+   * when it is taken from the source. If it throws, that item fails with what it threw.
+   */
+  key?(this: void, item: T): string
+  /**
+   * Most calls running at once per {@link key}, within `concurrency`. Integer >= 1; needs `key`.
+   * An item whose key is busy waits (counting in `readAhead`) without holding up other keys.
+   */
+  readonly keyConcurrency?: number
   /** `true`: results in input order; `false`: in completion order. Default `true`. */
   readonly ordered?: boolean
   /**
    * Most items taken from the source and not yet handed to the consumer (running plus finished and
-   * waiting). Integer >= `concurrency` or `Infinity`. Default `2 * concurrency`.
+   * waiting). Integer >= `concurrency` (>= 1 with a `Limiter` or `'auto'`) or `Infinity`. Default
+   * `2 * concurrency`; with a `Limiter`, `2 × limit` at every moment.
    */
   readonly readAhead?: number
   /** Aborts the whole run: a pending `next()` rejects with `signal.reason`. */
@@ -133,13 +153,17 @@ export interface SettledBase<T> {
 
 /** A successful item, as yielded by {@link parallelMapSettled}. */
 export interface Fulfilled<T, R> extends SettledBase<T> {
+  /** The item succeeded. */
   readonly status: 'fulfilled'
+  /** What `fn` returned for it. */
   readonly value: R
 }
 
 /** A failed item, as yielded by {@link parallelMapSettled}. */
 export interface Rejected<T> extends SettledBase<T> {
+  /** The item failed. */
   readonly status: 'rejected'
+  /** Why: what its last attempt threw, a `TimeoutError`, or the abort reason. */
   readonly reason: unknown
 }
 

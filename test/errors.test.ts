@@ -26,9 +26,10 @@ const cases: Case[] = [
   [{ concurrency: 0 }, RangeError, 'Expected concurrency to be an integer >= 1 or Infinity, got 0'],
   [{ concurrency: 1.5 }, RangeError, 'Expected concurrency to be an integer >= 1 or Infinity, got 1.5'],
   [{ concurrency: -Infinity }, RangeError, 'Expected concurrency to be an integer >= 1 or Infinity, got -Infinity'],
-  [{ concurrency: '5' }, TypeError, 'Expected concurrency to be an integer >= 1 or Infinity, got "5" (string)'],
-  [{ concurrency: null }, TypeError, 'Expected concurrency to be an integer >= 1 or Infinity, got null'],
-  [{ concurrency: 5n }, TypeError, 'Expected concurrency to be an integer >= 1 or Infinity, got 5 (bigint)'],
+  [{ concurrency: '5' }, TypeError, `Expected concurrency to be an integer >= 1, Infinity, 'auto' or a Limiter, got "5" (string)`],
+  [{ concurrency: null }, TypeError, `Expected concurrency to be an integer >= 1, Infinity, 'auto' or a Limiter, got null`],
+  [{ concurrency: 5n }, TypeError, `Expected concurrency to be an integer >= 1, Infinity, 'auto' or a Limiter, got 5 (bigint)`],
+  [{ concurrency: { limit: 5 } }, TypeError, `Expected concurrency to be an integer >= 1, Infinity, 'auto' or a Limiter, got an object`],
   // ordered: boolean
   [{ ordered: 'yes' }, TypeError, 'Expected ordered to be a boolean, got "yes" (string)'],
   [{ ordered: 1 }, TypeError, 'Expected ordered to be a boolean, got 1'],
@@ -218,7 +219,7 @@ describe('parallel validates at once', () => {
     [{ concurrency: 0 }, RangeError, 'Expected concurrency to be an integer >= 1 or Infinity, got 0'],
     [{ concurrency: 1.5 }, RangeError, 'Expected concurrency to be an integer >= 1 or Infinity, got 1.5'],
     [{ concurrency: NaN }, RangeError, 'Expected concurrency to be an integer >= 1 or Infinity, got NaN'],
-    [{ concurrency: '4' }, TypeError, 'Expected concurrency to be an integer >= 1 or Infinity, got "4" (string)'],
+    [{ concurrency: '4' }, TypeError, `Expected concurrency to be an integer >= 1, Infinity, 'auto' or a Limiter, got "4" (string)`],
     [{ ordered: 'yes' }, TypeError, 'Expected ordered to be a boolean, got "yes" (string)'],
     [null, TypeError, 'Expected options to be an object, got null'],
   ] as const)('%o', (options, Type, message) => {

@@ -4,13 +4,24 @@ import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import countPrimes, { primesBelow } from '../examples/count-primes.js'
 
-const context = (smallPrimes: readonly number[]) => ({ index: 0, attempt: 1, workerData: { smallPrimes } })
+const context = (smallPrimes: readonly number[], report = (_value: unknown) => {}) => ({
+  index: 0,
+  attempt: 1,
+  workerData: { smallPrimes },
+  report,
+})
 
 describe('examples/count-primes.ts', () => {
   it('sieves the small primes and counts the primes in a range', () => {
     expect(primesBelow(30)).toEqual([2, 3, 5, 7, 11, 13, 17, 19, 23, 29])
     expect(countPrimes({ from: 0, to: 100 }, context(primesBelow(100)))).toBe(25)
     expect(countPrimes({ from: 90, to: 110 }, context(primesBelow(100)))).toBe(5)
+  })
+
+  it('reports how far it has got, in tenths of the range', () => {
+    const reports: unknown[] = []
+    countPrimes({ from: 0, to: 95 }, context(primesBelow(100), (value) => reports.push(value)))
+    expect(reports).toEqual([11, 21, 32, 42, 53, 63, 74, 84, 95])
   })
 
   it('goes on past the end of its table of small primes', () => {

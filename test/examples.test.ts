@@ -176,6 +176,7 @@ describe('examples/progress.ts', () => {
     succeeded: done,
     failed: 0,
     done,
+    limit: 5,
     total,
     percent: (100 * done) / total,
     elapsedMs: 1000,

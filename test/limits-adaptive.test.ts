@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TimeoutError } from '../src/errors.js'
 import { adaptiveConcurrency, AdaptiveLimiter } from '../src/limits/adaptive.js'
-import type { AttemptOutcome } from '../src/limits/limiter.js'
+import type { AttemptSample } from '../src/scheduler/seams.js'
 import { VegasController } from '../src/limits/vegas.js'
 
 /** An adaptive limiter on a virtual clock. */
@@ -12,8 +12,8 @@ function virtual(initial = 10, isOverload?: (error: unknown) => boolean) {
 }
 
 /** A successful attempt from `startedAt` to `endedAt` whose consumer was waiting. */
-function ok(startedAt: number, endedAt: number): AttemptOutcome {
-  return { startedAt, endedAt, outcome: 'ok', error: undefined, consumerWaiting: true }
+function ok(startedAt: number, endedAt: number): AttemptSample {
+  return { startedAt, endedAt, outcome: 'ok', error: undefined, consumerWaiting: true, running: 1 }
 }
 
 describe('adaptiveConcurrency: options', () => {
@@ -61,7 +61,7 @@ describe('adaptiveConcurrency: options', () => {
 
 describe('AdaptiveLimiter', () => {
   /** One attempt that takes `latency` ms, as a run reports it: outcome first, then its slot back. */
-  function attempt(v: ReturnType<typeof virtual>, latency: number, outcome: AttemptOutcome['outcome'] = 'ok', error?: unknown): void {
+  function attempt(v: ReturnType<typeof virtual>, latency: number, outcome: AttemptSample['outcome'] = 'ok', error?: unknown): void {
     const { clock, limiter } = v
     const gate = limiter.gate()
     expect(gate.mayStart()).toBe(true)
@@ -69,7 +69,7 @@ describe('AdaptiveLimiter', () => {
     const startedAt = clock.now
     clock.now += latency
     try {
-      gate.observe!({ startedAt, endedAt: clock.now, outcome, error, consumerWaiting: true })
+      gate.observe!({ startedAt, endedAt: clock.now, outcome, error, consumerWaiting: true, running: 1 })
     } finally {
       gate.ended()
     }

@@ -252,7 +252,19 @@ const stages: [string, (source: Source<number>) => AsyncIterableIterator<unknown
   ['merge', (source) => merge(source, [])],
 ]
 
-describe.each(stages)('%s keeps the iterator contract', (name, stage) => {
+/**
+ * Each stage as it is, and over another operator: one of this package's iterators, whose answer
+ * a stage may hand on chained instead of parking the call (StepIterator's hot path).
+ */
+const placements: [string, (source: Source<number>) => Source<number>][] = [
+  ['directly', (source) => source],
+  ['over another operator', (source) => take(Infinity)(source)],
+]
+const contractCases = stages.flatMap(([name, stage]) =>
+  placements.map(([where, place]) => [`${name}, ${where}`, (source: Source<number>) => stage(place(source))] as const),
+)
+
+describe.each(contractCases)('%s keeps the iterator contract', (name, stage) => {
   it.each([
     [
       'a next() that resolves 42',
@@ -338,5 +350,54 @@ describe.each(stages)('%s keeps the iterator contract', (name, stage) => {
     expect(await pending).toEqual({ done: true, value: undefined })
     // Timers were there to clear in some operators: the test would see them left.
     if (/maxWait|throttle|timeout/.test(name)) expect(timersBefore).toBeGreaterThan(0)
+  })
+})
+
+describe('over another of our operators, a call is answered by its pull, chained', () => {
+  it('answers overlapping next() calls in call order', async () => {
+    const source = new ManualSource<number>()
+    const iterator = drop(0)(take(Infinity)(source))
+    const calls = [iterator.next(), iterator.next(), iterator.next()]
+    for (const item of [1, 2]) {
+      await flush()
+      source.push(item)
+    }
+    await flush()
+    source.end()
+    expect(await Promise.all(calls)).toEqual([
+      { done: false, value: 1 },
+      { done: false, value: 2 },
+      { done: true, value: undefined },
+    ])
+    expect(source.overlapped).toBe(false)
+  })
+
+  it('a deadline rejects the oldest pending call at once, and ends the others', async () => {
+    const source = new ManualSource<number>()
+    const limited = timeout(10)(take(Infinity)(source))
+    const calls = [limited.next(), limited.next(), limited.next()].map((call) => call.catch((error: unknown) => error))
+    await vi.advanceTimersByTimeAsync(10)
+    expect(await stateOf(calls[0]!)).toBe('fulfilled')
+    expect(await Promise.all(calls)).toEqual([
+      expect.any(TimeoutError),
+      { done: true, value: undefined },
+      { done: true, value: undefined },
+    ])
+    expect(source.returned).toBe(true)
+  })
+
+  it('return() answers a pending call done at once, and resolves once the source has closed', async () => {
+    const source = new StallingSource(1, 10)
+    const iterator = drop(0)(take(Infinity)(source))
+    expect(await iterator.next()).toEqual({ done: false, value: 0 })
+    const pending = iterator.next()
+    await flush()
+    const returned = iterator.return!()
+    expect(await stateOf(pending)).toBe('fulfilled')
+    expect(await pending).toEqual({ done: true, value: undefined })
+    expect(await stateOf(returned)).toBe('pending')
+    await vi.advanceTimersByTimeAsync(10)
+    expect(await returned).toEqual({ done: true, value: undefined })
+    expect(source.closed).toBe(true)
   })
 })

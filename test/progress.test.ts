@@ -10,6 +10,7 @@ describe('ProgressCounter', () => {
       succeeded: 0,
       failed: 0,
       done: 0,
+      limit: 0,
       elapsedMs: 0,
       perSecond: 0,
     })
@@ -21,12 +22,14 @@ describe('ProgressCounter', () => {
     counter.running = 2
     counter.succeeded = 3
     counter.failed = 1
+    counter.limit = 4
     expect(counter.snapshot(3000)).toEqual({
       started: 6,
       running: 2,
       succeeded: 3,
       failed: 1,
       done: 4,
+      limit: 4,
       elapsedMs: 2000,
       perSecond: 2,
     })
@@ -48,7 +51,7 @@ describe('ProgressCounter', () => {
     counter.succeeded = 5
     const progress = counter.snapshot(100)
     expect(Object.keys(progress).sort()).toEqual(
-      ['done', 'elapsedMs', 'failed', 'perSecond', 'running', 'started', 'succeeded'].sort(),
+      ['done', 'elapsedMs', 'failed', 'limit', 'perSecond', 'running', 'started', 'succeeded'].sort(),
     )
   })
 

@@ -145,15 +145,15 @@ describe('workerMap: validation', () => {
 })
 
 describe('workerMap on a pool of its own run', () => {
-  it('passes index, attempt and workerData (cloned to each thread), and destroys the pool at the end', async () => {
+  it('passes index, attempt, workerData (cloned to each thread) and report, and destroys the pool at the end', async () => {
     const destroy = vi.spyOn(Piscina.prototype, 'destroy')
     const workerData = { rounds: 3, label: 'using' }
     const run = workerMap<string, Record<string, unknown>>(fixture, { exportName: 'echo', workerData, concurrency: 2 })
     const results = await collect(run(['a', 'b', 'c']))
     expect(results.map(({ threadId: _, ...rest }) => rest)).toEqual([
-      { item: 'a', index: 0, attempt: 1, workerData },
-      { item: 'b', index: 1, attempt: 1, workerData },
-      { item: 'c', index: 2, attempt: 1, workerData },
+      { item: 'a', index: 0, attempt: 1, workerData, report: 'function' },
+      { item: 'b', index: 1, attempt: 1, workerData, report: 'function' },
+      { item: 'c', index: 2, attempt: 1, workerData, report: 'function' },
     ])
     for (const result of results) expect(result.threadId).not.toBe(0)
     expect(destroy).toHaveBeenCalledOnce()

@@ -6,7 +6,6 @@ import { parallelMapSettled, pipe, type Settled } from '../../src/index.js'
 import { adaptiveConcurrency } from '../../src/limits/adaptive.js'
 import type { Limiter } from '../../src/limits/limiter.js'
 import type { Scenario } from './scenarios.js'
-import { limiterMapSettled } from './shim.js'
 
 /** An answer other than 200. */
 export class HttpError extends Error {
@@ -79,7 +78,7 @@ export async function run(port: number, scenario: Scenario, contender: Contender
       if (contender.kind === 'auto') {
         const limiter = adaptiveConcurrency({ isOverload: (error) => error instanceof HttpError && error.status === 429 })
         trackLimit(limiter, pipeline.limits, start)
-        results = pipe(endless(), limiterMapSettled((_, context) => work(context), limiter, scenario.ordered))
+        results = pipe(endless(), parallelMapSettled((_, context) => work(context), { concurrency: limiter, ordered: scenario.ordered }))
       } else {
         results = pipe(endless(), parallelMapSettled((_, context) => work(context), { concurrency: contender.limit, ordered: scenario.ordered }))
       }

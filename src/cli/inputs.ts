@@ -73,7 +73,7 @@ function openSource(source: InputSource, { stdin }: OpenInputsOptions): Opened {
 }
 
 async function readWhole(source: Opened, separator: string): Promise<readonly string[]> {
-  if (Array.isArray(source.values)) return source.values
+  if (Array.isArray(source.values)) return source.values as readonly string[]
   try {
     return await collect(lines(source.values as Readable, separator))
   } catch (error) {

@@ -36,7 +36,7 @@ export function checkConnection(value: unknown): Endpoint {
     return { address: `${url.protocol}//${url.hostname}:${url.port || 6379}`, url: connection, options: {} }
   }
   if (typeof connection !== 'object' || connection === null || Array.isArray(connection)) throw invalid(connection)
-  const prototype = Object.getPrototypeOf(connection)
+  const prototype: unknown = Object.getPrototypeOf(connection)
   if (prototype !== Object.prototype && prototype !== null) {
     throw invalid(connection, ' that is not a plain object (pass the options of a client, not the client)')
   }

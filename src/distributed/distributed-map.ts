@@ -1,8 +1,11 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { checkDuration, checkOptions, checkSource } from '../errors.js'
 import { closeIterator, nextOf } from '../internal/iterator.js'
 import { DONE } from '../internal/outbox.js'
 import { open } from '../internal/source.js'
 import { configure, PARALLEL_MAP_OPTIONS, parallelMap, parallelMapSettled } from '../parallel-map.js'
+import type { Limiter } from '../limits/limiter.js'
 import type { Operator, ParallelMapOptions, Settled, Source } from '../types.js'
 import { checkConnection, type Connection } from './connection.js'
 import { checkQueue } from './protocol.js'
@@ -12,10 +15,11 @@ import { Run, type RunSettings } from './run.js'
 export interface DistributedMapOptions extends ParallelMapOptions {
   /**
    * Most jobs of this run queued or running at once, on all servers together. Integer >= 1 or
-   * `Infinity`. Default `5`. Keep it near the servers' total `concurrency`: a queued job counts,
-   * and its `timeout` runs, while it waits for a server.
+   * `Infinity`, or a `Limiter` or `'auto'` as for `parallelMap`. Default `5`. Keep it near the
+   * servers' total `concurrency`: a queued job counts, and its `timeout` runs, while it waits for a
+   * server.
    */
-  readonly concurrency?: number
+  readonly concurrency?: number | 'auto' | Limiter
   /**
    * The Redis server: a `redis://` or `rediss://` URL, or ioredis options. Default
    * `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`.

@@ -1,5 +1,5 @@
 export type { Connection } from './connection.js'
 export { distributedMap, distributedMapSettled } from './distributed-map.js'
 export type { DistributedMapOptions } from './distributed-map.js'
-export { QueueServer, serveQueue } from './serve-queue.js'
-export type { ServeQueueOptions } from './serve-queue.js'
+export { serveQueue } from './serve-queue.js'
+export type { QueueServer, ServeQueueOptions } from './serve-queue.js'

@@ -17,6 +17,7 @@ import {
   runKey,
   type CancelOrder,
   type Decoded,
+  type JobData,
   type Outcome,
 } from './protocol.js'
 
@@ -50,7 +51,10 @@ function valueOf(fields: string[], name: string): string {
 class RemoteJob {
   readonly settled: Deferred<Decoded> = deferred()
   readonly report: (value: unknown) => void
-  added: Promise<unknown> | undefined
+  /** Settles once the job is on the queue (or failed to get there). */
+  added: Promise<void> | undefined
+  /** Waiting to be added with the others of this turn: a cancel now just drops it. */
+  unsent = true
   /** Set once the job is being cancelled: bounds the wait for its end by `closeTimeout`. */
   timer: NodeJS.Timeout | undefined
 
@@ -80,6 +84,9 @@ export class Run {
   /** Rejects with the failure that ends the run (Redis unreachable or lost); never unhandled. */
   readonly #failed = deferred<never>()
   readonly #jobs = new Map<string, RemoteJob>()
+  /** Jobs gathered in this turn of the event loop, added together. */
+  #additions: { job: RemoteJob; name: string; data: JobData; opts: { jobId: string } & typeof JOB_OPTIONS }[] = []
+  #added: Deferred<void> | undefined
   /** Cancel orders gathered in this turn, published together. */
   #orders: CancelOrder[] = []
   #heartbeat: NodeJS.Timeout | undefined
@@ -213,7 +220,7 @@ export class Run {
     const id = jobId(this.id, index, attempt)
     const job = new RemoteJob(report)
     this.#jobs.set(id, job)
-    job.added = this.#queue!.add(JOB_NAME, data, { jobId: id, ...JOB_OPTIONS })
+    job.added = this.#add(job, id, data)
     job.added.catch((error: unknown) => this.#resolve(id, { error }))
     const onAbort = (): void => this.#cancel(id, job, signal.reason)
     signal.addEventListener('abort', onAbort, { once: true })
@@ -223,6 +230,27 @@ export class Run {
       if ('error' in outcome) throw outcome.error
       return outcome.value
     })
+  }
+
+  /**
+   * Adds a job with the others of this turn of the event loop: the results that one read of the
+   * event stream brings free as many slots, and the jobs that fill them go out in one round trip
+   * (one `addBulk`) instead of one each.
+   */
+  #add(job: RemoteJob, id: string, data: JobData): Promise<void> {
+    this.#additions.push({ job, name: JOB_NAME, data, opts: { jobId: id, ...JOB_OPTIONS } })
+    if (this.#added !== undefined) return this.#added.promise
+    const added = (this.#added = deferred())
+    setImmediate(() => {
+      // Jobs cancelled meanwhile are not sent: a server could take one before its removal.
+      const additions = this.#additions.filter(({ job }) => job.unsent)
+      this.#additions = []
+      this.#added = undefined
+      for (const { job } of additions) job.unsent = false
+      if (additions.length === 0) added.resolve()
+      else this.#queue!.addBulk(additions).then(() => added.resolve(), added.reject)
+    })
+    return added.promise
   }
 
   #resolve(id: string, outcome: Decoded): void {
@@ -237,6 +265,11 @@ export class Run {
   /** Removes a queued job, or has its server abort it; gives up waiting after `closeTimeout`. */
   #cancel(id: string, job: RemoteJob, reason: unknown): void {
     if (job.timer !== undefined || !this.#jobs.has(id)) return
+    if (job.unsent) {
+      job.unsent = false
+      this.#resolve(id, CANCELLED)
+      return
+    }
     job.timer = setTimeout(() => this.#resolve(id, CANCELLED), this.#settings.closeTimeout)
     const queue = this.#queue!
     job.added!.then(() => queue.remove(id)).then((removed) => {

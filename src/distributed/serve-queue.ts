@@ -1,3 +1,5 @@
+/// <reference lib="esnext.disposable" preserve="true" />
+// Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { availableParallelism } from 'node:os'
 import type { Job, Worker as BullWorker } from 'bullmq'
 import type { Redis as RedisClient } from 'ioredis'
@@ -80,7 +82,19 @@ function log(message: string): void {
  * A process serving a queue: runs the jobs that {@link distributedMap} runs put on it. Returned by
  * {@link serveQueue}.
  */
-export class QueueServer {
+export interface QueueServer extends AsyncDisposable {
+  /**
+   * Stops taking jobs, waits for the running ones to finish and report, and disconnects. With
+   * Redis unreachable it neither reconnects nor waits for jobs that could not report anyway: it
+   * returns. Idempotent.
+   */
+  close(): Promise<void>
+  /** {@link QueueServer.close}, for `await using server = serveQueue(…)`. */
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** The {@link QueueServer}: a BullMQ worker, the cancel orders it listens to, and the run checks. */
+class Server implements QueueServer {
   readonly #queue: string
   readonly #endpoint: Endpoint
   readonly #run: Runner
@@ -96,7 +110,6 @@ export class QueueServer {
   #down = false
   #closed: Promise<void> | undefined
 
-  /** @internal Use {@link serveQueue}. */
   constructor(queue: string, endpoint: Endpoint, run: Runner, pool: Pool | undefined, worker: WorkerSettings) {
     this.#queue = queue
     this.#endpoint = endpoint
@@ -193,11 +206,6 @@ export class QueueServer {
     return alive
   }
 
-  /**
-   * Stops taking jobs, waits for the running ones to finish and report, and disconnects. With
-   * Redis unreachable it neither reconnects nor waits for jobs that could not report anyway: it
-   * returns. Idempotent.
-   */
   close(): Promise<void> {
     return (this.#closed ??= this.#shutdown())
   }
@@ -208,7 +216,6 @@ export class QueueServer {
     await Promise.all([closeClient(this.#subscriber), closeClient(this.#client)])
   }
 
-  /** {@link close}, for `await using server = serveQueue(…)`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close()
   }
@@ -272,7 +279,7 @@ export function serveQueue<T = any, R = unknown>(
       if (o[option] !== undefined) throw new TypeError(`Expected ${option} only with a module, got it with a function`)
     }
     const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1)
-    return new QueueServer(name, endpoint, task as Runner, undefined, { concurrency, ...timing })
+    return new Server(name, endpoint, task as Runner, undefined, { concurrency, ...timing })
   }
   if (typeof task !== 'string' && !(task instanceof URL)) {
     throw new TypeError(`Expected task to be a function, a path or a file: URL, got ${describe(task)}`)
@@ -283,5 +290,5 @@ export function serveQueue<T = any, R = unknown>(
   const pool = startPool(threads, checkWorkerData(o.workerData))
   const run: Runner = (item, { signal, index, attempt }) =>
     runOn(pool, { module, exportName: 'default', item, index, attempt }, signal)
-  return new QueueServer(name, endpoint, run, pool, { concurrency, ...timing })
+  return new Server(name, endpoint, run, pool, { concurrency, ...timing })
 }

@@ -3,7 +3,7 @@
  * `Array.prototype.shift`, and without shrinking the backing array on every shift.
  */
 export class Deque<T> {
-  #items: (T | undefined)[] = new Array(16)
+  #items: (T | undefined)[] = new Array<T | undefined>(16)
   #head = 0
   #length = 0
 
@@ -40,14 +40,14 @@ export class Deque<T> {
   }
 
   clear(): void {
-    this.#items = new Array(16)
+    this.#items = new Array<T | undefined>(16)
     this.#head = 0
     this.#length = 0
   }
 
   #grow(): void {
     const old = this.#items
-    const items: (T | undefined)[] = new Array(old.length * 2)
+    const items = new Array<T | undefined>(old.length * 2)
     for (let i = 0; i < this.#length; i++) items[i] = old[(this.#head + i) & (old.length - 1)]
     this.#items = items
     this.#head = 0

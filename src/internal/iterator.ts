@@ -2,6 +2,14 @@ const RESOLVED: Promise<void> = Promise.resolve()
 
 function ignore(): void {}
 
+/**
+ * Marks this package's own iterators, which answer a pending `next()` at once (done) when
+ * `return()` is called, as the Types section of the design promises. An operator reading such a
+ * source may answer a call with the source's own answer, chained, instead of a promise of its own
+ * (see `StepIterator`): a `return()` still answers that call at once.
+ */
+export const ANSWERS_ON_RETURN: unique symbol = Symbol('answersOnReturn')
+
 /** Calls `iterator.next()`; a synchronous throw becomes a rejection. */
 export function nextOf<T>(iterator: AsyncIterator<T>): Promise<IteratorResult<T>> {
   try {

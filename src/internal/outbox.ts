@@ -15,6 +15,12 @@ export const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true,
  */
 export class Outbox<T> {
   readonly #parked = new Deque<Waiter<T>>()
+  /** The reserved call, once it waits after all ({@link parkReserved}): answered before the others. */
+  #first: Waiter<T> | undefined
+  /** A call is in flight outside the outbox, older than the parked ones (see {@link reserve}). */
+  #reserved = false
+  /** Ended by {@link endNow}: the reserved call is answered done at once. */
+  #endedNow = false
   /** What {@link #capture} captured, for {@link park}: one shared executor, no closure per call. */
   #resolve: Waiter<T>['resolve'] | undefined
   #reject: Waiter<T>['reject'] | undefined
@@ -27,7 +33,12 @@ export class Outbox<T> {
 
   /** How many `next()` calls are parked. */
   get waiting(): number {
-    return this.#parked.length
+    return this.#first === undefined ? this.#parked.length : this.#parked.length + 1
+  }
+
+  /** Whether a call is reserved and not answered yet (see {@link reserve}). */
+  get reserved(): boolean {
+    return this.#reserved
   }
 
   get closed(): boolean {
@@ -46,18 +57,51 @@ export class Outbox<T> {
     this.#reject = reject
   }
 
-  /** Answers the oldest parked call. */
-  resolve(result: IteratorResult<T>): void {
-    this.#parked.shift()?.resolve(result)
+  /**
+   * Reserves the answer to a `next()` call that the iterator answers itself, without parking it
+   * (a promise chained to its source's answer, on the hot path). Until {@link release},
+   * {@link parkReserved} or {@link answerReserved}, it is the oldest call: an error that ends the
+   * iteration is kept for it, not given to a parked call.
+   */
+  reserve(): void {
+    this.#reserved = true
+  }
+
+  /** The reserved call has been answered. */
+  release(): void {
+    this.#reserved = false
+  }
+
+  /** The reserved call waits after all: it is parked, ahead of the calls parked since. */
+  parkReserved(): Promise<IteratorResult<T>> {
+    this.#reserved = false
+    const promise = new Promise(this.#capture)
+    this.#first = { resolve: this.#resolve!, reject: this.#reject! }
+    return promise
   }
 
   /**
-   * Ends the iteration with an error: the oldest parked call rejects at once (or the next call,
-   * when none is parked), the others are answered done once `closing` has settled.
+   * The answer to the reserved call once the iteration has ended: the error kept for it, done at
+   * once after {@link endNow}, else what {@link answerClosed} answers.
+   */
+  answerReserved(): Promise<IteratorResult<T>> {
+    this.#reserved = false
+    return this.#endedNow && !this.#aborted ? Promise.resolve(DONE) : this.answerClosed()
+  }
+
+  /** Answers the oldest parked call. */
+  resolve(result: IteratorResult<T>): void {
+    this.#shift()?.resolve(result)
+  }
+
+  /**
+   * Ends the iteration with an error: the oldest parked call rejects at once (or the reserved call
+   * when there is one, or the next call when none is parked), the others are answered done once
+   * `closing` has settled.
    */
   fail(error: unknown, closing: Promise<void>): void {
     if (this.#closed) return
-    const first = this.#parked.shift()
+    const first = this.#reserved ? undefined : this.#shift()
     if (first) first.reject(error)
     else this.#error = { error }
     this.end(closing)
@@ -79,7 +123,7 @@ export class Outbox<T> {
   endNow(closing: Promise<void>): void {
     this.#error = undefined
     if (this.#closed) return
-    this.#closed = true
+    this.#closed = this.#endedNow = true
     this.#closing = closing
     for (const waiter of this.#drain()) waiter.resolve(DONE)
   }
@@ -106,7 +150,14 @@ export class Outbox<T> {
     return this.#closing.then(() => DONE)
   }
 
+  #shift(): Waiter<T> | undefined {
+    const first = this.#first
+    if (first === undefined) return this.#parked.shift()
+    this.#first = undefined
+    return first
+  }
+
   *#drain(): Generator<Waiter<T>> {
-    for (let waiter = this.#parked.shift(); waiter; waiter = this.#parked.shift()) yield waiter
+    for (let waiter = this.#shift(); waiter; waiter = this.#shift()) yield waiter
   }
 }

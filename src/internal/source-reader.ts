@@ -1,6 +1,6 @@
 import { describe } from '../errors.js'
 import type { Source } from '../types.js'
-import { closeIterator, queuesReturn } from './iterator.js'
+import { ANSWERS_ON_RETURN, closeIterator, queuesReturn } from './iterator.js'
 import { DONE } from './outbox.js'
 import { open } from './source.js'
 
@@ -16,10 +16,10 @@ function checkResult<T>(result: unknown, verb: 'return' | 'resolve to'): Iterato
   return result as IteratorResult<T>
 }
 
-/** Where the outcome of a pull started by {@link SourceReader.pullTo} goes. */
-export interface PullListener<T> {
-  pulled(result: IteratorResult<T>): void
-  pullFailed(error: unknown): void
+/** Where the outcome of a pull started by {@link SourceReader.pullTo} goes; `R` is what it answers. */
+export interface PullListener<T, R = void> {
+  pulled(result: IteratorResult<T>): R
+  pullFailed(error: unknown): R
 }
 
 /**
@@ -44,7 +44,7 @@ export class SourceReader<T> {
   /** A pull failed (or broke the protocol): {@link closeUpstream} still calls `return()`. */
   #failed = false
   #closing: Promise<void> | undefined
-  #listener: PullListener<T> | undefined
+  #listener: PullListener<T, unknown> | undefined
 
   /**
    * Opens `source`. Throws what opening throws (a locked `ReadableStream`, a throwing
@@ -104,17 +104,23 @@ export class SourceReader<T> {
 
   /**
    * Like {@link pull}, without a promise of its own on an async source: the outcome goes to
-   * `listener` (one promise reaction per item, for the scheduler's hot path). Answers done at once
-   * (synchronously) when the source has ended or been closed.
+   * `listener` (one promise reaction per item, for the scheduler's hot path), and what the listener
+   * answers is answered, in a promise. Answers done at once (synchronously, with what the listener
+   * answers) when the source has ended or been closed.
    */
-  pullTo(listener: PullListener<T>): void {
-    if (this.#done) {
-      listener.pulled(DONE)
-      return
-    }
+  pullTo<R>(listener: PullListener<T, R>): R | Promise<Awaited<R>> {
+    if (this.#done) return listener.pulled(DONE)
     this.#listener = listener
     const pull = this.sync ? this.#pullSync() : this.#nextAsync()
-    pull.then(this.#deliver, this.#deliverFailure)
+    return pull.then(this.#deliver, this.#deliverFailure) as Promise<Awaited<R>>
+  }
+
+  /**
+   * Whether the source is one of this package's own iterators, which answer a pending `next()` at
+   * once when `return()` is called (see `ANSWERS_ON_RETURN`).
+   */
+  get answersOnReturn(): boolean {
+    return ANSWERS_ON_RETURN in this.#iterator
   }
 
   /**
@@ -175,25 +181,24 @@ export class SourceReader<T> {
     throw error
   }
 
-  readonly #deliver = (result: unknown): void => {
+  readonly #deliver = (result: unknown): unknown => {
     const listener = this.#listener!
     this.#listener = undefined
     let checked: IteratorResult<T>
     try {
       checked = this.#pulled(result)
     } catch (error) {
-      listener.pullFailed(error)
-      return
+      return listener.pullFailed(error)
     }
-    listener.pulled(checked)
+    return listener.pulled(checked)
   }
 
-  readonly #deliverFailure = (error: unknown): void => {
+  readonly #deliverFailure = (error: unknown): unknown => {
     const listener = this.#listener!
     this.#listener = undefined
     this.#pulling = false
     this.#done = this.#failed = true
-    listener.pullFailed(error)
+    return listener.pullFailed(error)
   }
 
   /** A sync source read as `for await` reads it. */

@@ -1,11 +1,15 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import type { Source } from '../types.js'
+import { ANSWERS_ON_RETURN } from './iterator.js'
 import { DONE, Outbox } from './outbox.js'
 import { SourceReader, type PullListener } from './source-reader.js'
 
+/** The answer to a `next()` call, now or later. */
+type Answer<Out> = IteratorResult<Out> | Promise<IteratorResult<Out>>
+
 /** A step's answer: a result, a promise of one, or {@link LATER}. */
-export type Step<Out> = IteratorResult<Out> | Promise<IteratorResult<Out>> | typeof LATER
+export type Step<Out> = Answer<Out> | typeof LATER
 
 /**
  * The step is answered later: by the continuation of the pull under way (which
@@ -22,7 +26,10 @@ export const LATER = Symbol('later')
  * `return()` has (see `SourceReader.closeUpstream`), and the source is closed on every early exit.
  *
  * A step that decides synchronously what to do with each item ({@link pullThen}) costs one
- * promise per item on top of the source's and the answer's: no async function, no `await`.
+ * promise per item on top of the source's and the answer's: no async function, no `await`. Over
+ * one of this package's iterators (`ANSWERS_ON_RETURN`), a call made while no step runs is
+ * answered by its step's first pull itself, chained to the source's answer, without a promise of
+ * its own: `return()` answers it at once all the same, since such a source then answers the pull.
  */
 export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable {
   #source: Source<In> | undefined
@@ -36,6 +43,13 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   #then: ((result: IteratorResult<In>) => Step<Out>) | undefined
   #caught: ((error: unknown) => Step<Out>) | undefined
   readonly #outbox = new Outbox<Out>()
+  /** The source is one of ours (see {@link ANSWERS_ON_RETURN}): steps may answer calls directly. */
+  #fast = false
+  /** The step running for a reserved call has not pulled yet: its first pull answers the call. */
+  #fastPull = false
+
+  /** This iterator answers pending `next()` calls at once on `return()`. */
+  readonly [ANSWERS_ON_RETURN] = true
 
   constructor(source: Source<In>) {
     this.#source = source
@@ -57,6 +71,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   next(): Promise<IteratorResult<Out>> {
     if (this.#source !== undefined) this.#open(this.#source)
     if (this.#outbox.closed) return this.#outbox.answerClosed()
+    if (!this.#stepping && this.#fast) return this.#fastStep()
     const answer = this.#outbox.park()
     if (!this.#stepping) this.#step()
     return answer
@@ -87,6 +102,10 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     if (reader.done) return then(DONE)
     this.#then = then
     this.#caught = caught
+    if (this.#fastPull) {
+      this.#fastPull = false
+      return reader.pullTo(this.#listener) as Promise<IteratorResult<Out>>
+    }
     reader.pullTo(this.#listener)
     return LATER
   }
@@ -96,23 +115,100 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     this.#answer(step)
   }
 
-  readonly #listener: PullListener<In> = {
+  /**
+   * Where a pull's outcome goes: to the step, which answers the oldest parked call; or, for the
+   * first pull of a step for a reserved call, into the answer to that call (see {@link #fastStep}).
+   */
+  readonly #listener: PullListener<In, Answer<Out> | undefined> = {
     pulled: (result) => {
       const then = this.#then!
       this.#then = this.#caught = undefined
-      this.#call(then, this.#sourceClosed ? DONE : result)
+      const checked = this.#sourceClosed ? DONE : result
+      if (!this.#outbox.reserved) {
+        this.#call(then, checked)
+        return undefined
+      }
+      if (this.#outbox.closed) return this.#fastEnded()
+      return this.#callFast(then, checked)
     },
     pullFailed: (error) => {
       // A source closed meanwhile has its late error dropped, as a late item is.
-      if (this.#sourceClosed) {
-        this.#listener.pulled(DONE)
-        return
-      }
+      if (this.#sourceClosed) return this.#listener.pulled(DONE)
       const caught = this.#caught
       this.#then = this.#caught = undefined
-      if (caught === undefined) this.#failed(error)
-      else this.#call(caught, error)
+      if (!this.#outbox.reserved) {
+        if (caught === undefined) this.#failed(error)
+        else this.#call(caught, error)
+        return undefined
+      }
+      return caught === undefined ? this.#fastFailed(error) : this.#callFast(caught, error)
     },
+  }
+
+  /** The answer to the reserved call, from what `continuation(value)` answers; a throw ends the iteration. */
+  #callFast<A>(continuation: (value: A) => Step<Out>, value: A): Answer<Out> {
+    let answer: Step<Out>
+    try {
+      answer = continuation(value)
+    } catch (error) {
+      return this.#fastFailed(error)
+    }
+    return this.#finishFast(answer)
+  }
+
+  /**
+   * Runs a step for a call made while none runs, over a source of ours: the call is reserved in
+   * the outbox, not parked, and answered by what the step's first pull answers (see
+   * {@link #finishFast}), so the hot path makes no promise of its own.
+   */
+  #fastStep(): Promise<IteratorResult<Out>> {
+    this.#stepping = true
+    this.#outbox.reserve()
+    this.#fastPull = true
+    let answer: Step<Out>
+    try {
+      answer = this.step()
+    } catch (error) {
+      this.#fastPull = false
+      return this.#fastFailed(error)
+    }
+    if (!this.#fastPull) return answer as Promise<IteratorResult<Out>>
+    // Answered without pulling.
+    this.#fastPull = false
+    return Promise.resolve(this.#finishFast(answer))
+  }
+
+  /** The answer to the reserved call, from the step's answer. */
+  #finishFast(answer: Step<Out>): Answer<Out> {
+    // More pulls, or a wait for answer(): the call is parked after all, and the step goes on.
+    if (answer === LATER) return this.#outbox.parkReserved()
+    if (answer instanceof Promise) return answer.then(this.#fastResult, this.#fastFailed)
+    return this.#fastResult(answer)
+  }
+
+  readonly #fastResult = (result: IteratorResult<Out>): Answer<Out> => {
+    this.#stepping = false
+    if (this.#outbox.closed) return this.#outbox.answerReserved()
+    this.#outbox.release()
+    if (result.done) {
+      this.end()
+      return this.#outbox.answerClosed()
+    }
+    if (this.#outbox.waiting > 0) this.#step()
+    return result
+  }
+
+  readonly #fastFailed = (error: unknown): Promise<IteratorResult<Out>> => {
+    this.#stepping = false
+    // The error is kept for the reserved call, unless the iteration has already ended.
+    this.fail(error)
+    return this.#outbox.answerReserved()
+  }
+
+  /** The reserved call, once the iteration has ended while its pull was under way. */
+  #fastEnded(): Promise<IteratorResult<Out>> {
+    this.#stepping = false
+    return this.#outbox.answerReserved()
   }
 
   /** Answers the step with what `continuation(value)` answers; a throw ends the iteration. */
@@ -132,7 +228,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
    * follow (see `SourceReader.closeUpstream`). Later pulls answer done.
    */
   protected closeSource(): void {
-    this.#closeSource()
+    void this.#closeSource()
   }
 
   /**
@@ -161,6 +257,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
       this.fail(error)
       return
     }
+    this.#fast = !this.#reader.sync && this.#reader.answersOnReturn
     this.start()
   }
 

@@ -175,6 +175,8 @@ export class Job<T> extends EventTarget implements AsyncIterable<T> {
       },
       reportItem,
     }
+    // tsc needs the assertion (START_LATER is not a key of JobOptions); the lint's program disagrees.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     const startLater = (options as Partial<QueuedJobOptions> | undefined)?.[START_LATER]
     if (startLater === undefined) this.#start(source, false)
     else startLater(() => this.#start(source, true))

@@ -1,5 +1,6 @@
 import { checkFunction, checkInteger, checkOptions } from '../errors.js'
-import { LimiterGate, SharedLimiter, type AttemptOutcome, type Limiter } from './limiter.js'
+import type { AttemptSample } from '../scheduler/seams.js'
+import { LimiterGate, SharedLimiter, type Limiter } from './limiter.js'
 import { VegasController } from './vegas.js'
 
 /** Options of {@link adaptiveConcurrency}. */
@@ -30,7 +31,7 @@ export class AdaptiveLimiter extends SharedLimiter {
   readonly #controller: VegasController
   readonly #isOverload: ((error: unknown) => boolean) | undefined
   readonly #clock: () => number
-  readonly #observe = (sample: AttemptOutcome): void => this.learn(sample)
+  readonly #observe = (sample: AttemptSample): void => this.learn(sample)
 
   /** @param clock - the time in ms, as the samples' (a limit set by hand starts a window then). */
   constructor(controller: VegasController, isOverload?: (error: unknown) => boolean, clock = () => performance.now()) {
@@ -62,7 +63,7 @@ export class AdaptiveLimiter extends SharedLimiter {
    * timeout, or an error `isOverload` accepts, cuts the limit; any other error, and an attempt the
    * run aborted, teach nothing. Throws what `isOverload` throws.
    */
-  learn(sample: AttemptOutcome): void {
+  learn(sample: AttemptSample): void {
     let overload: boolean
     switch (sample.outcome) {
       case 'aborted':

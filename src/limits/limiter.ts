@@ -1,4 +1,5 @@
 import { checkInteger } from '../errors.js'
+import type { AttemptSample, Gate } from '../scheduler/seams.js'
 
 /**
  * A concurrency limit that can change while runs go on, be paused, and be shared: every operator
@@ -36,33 +37,17 @@ export interface Limiter extends EventTarget {
 }
 
 /**
- * One attempt's outcome as a run reports it, for an adaptive limiter to learn from (the scheduler's
- * attempt sample).
- */
-export interface AttemptOutcome {
-  /** `performance.now()` when the attempt started, and when it ended. */
-  readonly startedAt: number
-  readonly endedAt: number
-  /** `'aborted'`: the run aborted it (early exit, a sibling's failure, `signal`); it teaches nothing. */
-  readonly outcome: 'ok' | 'error' | 'timeout' | 'aborted'
-  /** The error of an `'error'` or `'timeout'` attempt. */
-  readonly error: unknown
-  /** Whether a consumer's `next()` was waiting for a result when the attempt ended. */
-  readonly consumerWaiting: boolean
-}
-
-/**
  * One run's view of a {@link SharedLimiter}: it asks `mayStart()` before every call, reports
  * `started()` and `ended()`, and is woken through the function it `attach`es when room appears
  * after a `mayStart()` said no. A run that ends `detach`es, and is forgotten.
  */
-export class LimiterGate {
+export class LimiterGate implements Gate {
   readonly #limiter: SharedLimiter
   #wake: (() => void) | undefined
   /** Each attempt's outcome, for an adaptive limiter; `undefined` for one that does not learn. */
-  readonly observe: ((sample: AttemptOutcome) => void) | undefined
+  readonly observe: ((sample: AttemptSample) => void) | undefined
 
-  constructor(limiter: SharedLimiter, observe?: (sample: AttemptOutcome) => void) {
+  constructor(limiter: SharedLimiter, observe?: (sample: AttemptSample) => void) {
     this.#limiter = limiter
     this.observe = observe
   }

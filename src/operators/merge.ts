@@ -2,12 +2,13 @@
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import { checkSource } from '../errors.js'
 import { Deque } from '../internal/deque.js'
+import { ANSWERS_ON_RETURN } from '../internal/iterator.js'
 import { DONE, Outbox } from '../internal/outbox.js'
 import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Source } from '../types.js'
 
 /** The item type of a source. */
-type ItemOf<S> = S extends Source<infer T> ? T : never
+export type ItemOf<S> = S extends Source<infer T> ? T : never
 
 /** One source being merged, and where the outcomes of its pulls go. */
 interface Lane<T> extends PullListener<T> {
@@ -28,6 +29,9 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   readonly #outbox = new Outbox<T>()
   /** A source failed and the others are closing: `next()` calls wait for the error. */
   #failing = false
+
+  /** This iterator answers pending `next()` calls at once on `return()`. */
+  readonly [ANSWERS_ON_RETURN] = true
 
   constructor(sources: Source<T>[]) {
     this.#sources = sources

@@ -71,7 +71,7 @@ export class Attempts<T> {
       (value) => {
         if (task.state !== 'awaiting') return
         task.state = 'running'
-        task.item = value as T
+        task.item = value
         this.#call(task, new Context(task, 1))
       },
       (error: unknown) => {
@@ -123,7 +123,8 @@ export class Attempts<T> {
       return
     }
     if (!isThenable(result)) {
-      this.#ended(task, true, result, false)
+      if (this.#observe === undefined) this.#hooks.settle(task, true, result)
+      else this.#ended(task, true, result, false)
       return
     }
     this.#running.link(task)
@@ -166,7 +167,11 @@ export class Attempts<T> {
         return
       }
     }
-    this.#finishAttempt(task, false, error, timedOut)
+    const thrown = this.#finishAttempt(task, false, error, timedOut)
+    if (thrown !== undefined) {
+      this.#hooks.settle(task, false, thrown.error)
+      return
+    }
     const wait = Math.min(retry.maxDelay, retry.minDelay * retry.factor ** (context.attempt - 1))
     // The next attempt's context exists during the backoff, so that aborting the task ends the wait.
     const next = new Context(task, context.attempt + 1)
@@ -184,28 +189,37 @@ export class Attempts<T> {
 
   /** A task's last attempt has ended: the task settles with its outcome. */
   #ended(task: Task<T>, ok: boolean, value: unknown, timedOut: boolean): void {
-    this.#finishAttempt(task, ok, value, timedOut)
-    this.#hooks.settle(task, ok, value)
+    const thrown = this.#finishAttempt(task, ok, value, timedOut)
+    if (thrown === undefined) this.#hooks.settle(task, ok, value)
+    else this.#hooks.settle(task, false, thrown.error)
   }
 
-  /** An attempt is over: its deadline goes, and an observing gate learns how it went. */
-  #finishAttempt(task: Task<T>, ok: boolean, value: unknown, timedOut: boolean): void {
+  /**
+   * An attempt is over: its deadline goes, and an observing gate learns how it went. What the gate
+   * throws (an adaptive limiter's `isOverload`) is returned: the task fails with it.
+   */
+  #finishAttempt(task: Task<T>, ok: boolean, value: unknown, timedOut: boolean): { error: unknown } | undefined {
     const deadline = task.deadline
     if (deadline !== undefined) {
       task.deadline = undefined
       if (!timedOut) this.#deadlines!.remove(deadline)
     }
     const observe = this.#observe
-    if (observe === undefined) return
+    if (observe === undefined) return undefined
     const outcome = task.state === 'aborting' ? 'aborted' : ok ? 'ok' : timedOut ? 'timeout' : 'error'
-    observe({
-      startedAt: task.attemptStarted,
-      endedAt: performance.now(),
-      outcome,
-      error: outcome === 'error' || outcome === 'timeout' ? value : undefined,
-      consumerWaiting: this.#hooks.consumerWaiting(),
-      running: this.#running.count,
-    })
+    try {
+      observe({
+        startedAt: task.attemptStarted,
+        endedAt: performance.now(),
+        outcome,
+        error: outcome === 'error' || outcome === 'timeout' ? value : undefined,
+        consumerWaiting: this.#hooks.consumerWaiting(),
+        running: this.#running.count,
+      })
+    } catch (error) {
+      return { error }
+    }
+    return undefined
   }
 
   /** A deadline has passed: the attempt's signal aborts and it fails with a `TimeoutError`. */

@@ -72,10 +72,10 @@ export class Deadlines {
       this.remove(head)
       this.#expire(head.context)
     }
-    // An expiry may have ended the run (cleared) or started an attempt (set a timer) meanwhile.
+    // An expiry may have ended the run (cleared the list) or added a deadline (set a timer for
+    // it, later than the head's): the timer is set for the head, if there is one.
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
     const head = this.#head
-    if (head !== undefined && this.#timer === undefined) {
-      this.#timer = setTimeout(this.#fire, Math.ceil(head.at - now))
-    }
+    this.#timer = head === undefined ? undefined : setTimeout(this.#fire, Math.ceil(head.at - now))
   }
 }

@@ -12,6 +12,7 @@ import {
   type KnownKeys,
 } from '../errors.js'
 import type { ItemReport, ParallelMapOptions, Progress, RetryOptions } from '../types.js'
+import { configureLimits } from '../limits/options.js'
 import type { GateFactory, StartQueueFactory } from './seams.js'
 
 /** What an item's failure does to the run. */
@@ -61,6 +62,8 @@ export interface Config {
 /** Every option of `parallelMap`, for the unknown-key check. */
 export const PARALLEL_MAP_OPTIONS: KnownKeys<ParallelMapOptions> = {
   concurrency: true,
+  key: true,
+  keyConcurrency: true,
   ordered: true,
   readAhead: true,
   signal: true,
@@ -78,13 +81,16 @@ export const PARALLEL_MAP_OPTIONS: KnownKeys<ParallelMapOptions> = {
  */
 export function configure(options: unknown, settled: boolean): Config {
   const o = checkOptions<ParallelMapOptions>('options', options, PARALLEL_MAP_OPTIONS)
-  const concurrency = o.concurrency === undefined ? 5 : checkInteger('concurrency', o.concurrency, 1, true)
+  const { concurrency, gate, queue } = configureLimits(o)
   const onError = o.onError === undefined ? 'abort' : checkOneOf('onError', o.onError, ['abort', 'continue'])
+  let readAhead: number | undefined
+  if (o.readAhead !== undefined) readAhead = checkReadAhead(o.readAhead, gate === undefined ? concurrency : 1)
+  else if (gate === undefined) readAhead = 2 * concurrency
   return {
     concurrency,
-    gate: undefined,
-    readAhead: o.readAhead === undefined ? 2 * concurrency : checkReadAhead(o.readAhead, concurrency),
-    queue: undefined,
+    gate,
+    readAhead,
+    queue,
     ordered: o.ordered === undefined ? true : checkBoolean('ordered', o.ordered),
     signal: o.signal === undefined ? undefined : checkSignal('signal', o.signal),
     timeout: o.timeout === undefined ? undefined : checkDuration('timeout', o.timeout),

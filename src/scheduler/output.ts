@@ -48,22 +48,12 @@ export class Output<T> {
       return task
     }
     for (let head = tasks.peek(); head !== undefined && head.index < this.#end; head = tasks.peek()) {
-      switch (head.state) {
-        case 'fulfilled':
-          tasks.shift()
-          this.held--
-          return head
-        case 'dropped':
-          tasks.shift()
-          this.held--
-          break
-        case 'queued':
-        case 'awaiting':
-        case 'running':
-        case 'aborting':
-        case 'failed':
-          return undefined
-      }
+      const state = head.state
+      // Anything but fulfilled or dropped is not finished: the head holds the line.
+      if (state !== 'fulfilled' && state !== 'dropped') return undefined
+      tasks.shift()
+      this.held--
+      if (state === 'fulfilled') return head
     }
     return undefined
   }

@@ -1,4 +1,5 @@
 import { checkFunction, checkOptions, checkSource } from '../errors.js'
+import type { Limiter } from '../limits/limiter.js'
 import type { Mapper, Operator, ParallelMapOptions, Settled, Source, TaskContext } from '../types.js'
 import { ParallelIterator } from './run.js'
 import { configure } from './options.js'
@@ -20,7 +21,7 @@ import { configure } from './options.js'
  * }
  * ```
  */
-export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions): Operator<T | PromiseLike<T>, Awaited<R>> {
+export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions<T>): Operator<T | PromiseLike<T>, Awaited<R>> {
   checkFunction('fn', fn)
   const config = configure(options, false)
   return (source) => {
@@ -36,7 +37,7 @@ export function parallelMap<T, R>(fn: Mapper<T, R>, options?: ParallelMapOptions
  */
 export function parallelMapSettled<T, R>(
   fn: Mapper<T, R>,
-  options?: ParallelMapOptions,
+  options?: ParallelMapOptions<T>,
 ): Operator<T | PromiseLike<T>, Settled<T, Awaited<R>>> {
   checkFunction('fn', fn)
   const config = configure(options, true)
@@ -48,8 +49,11 @@ export function parallelMapSettled<T, R>(
 
 /** Options of {@link parallel}: it-parallel's, with its defaults. */
 export interface ParallelOptions {
-  /** Most tasks running at once. Integer >= 1 or `Infinity`. Default `Infinity`. */
-  readonly concurrency?: number
+  /**
+   * Most tasks running at once: an integer >= 1 or `Infinity`, a {@link Limiter}, or `'auto'`
+   * (see `parallelMap`). Default `Infinity`.
+   */
+  readonly concurrency?: number | 'auto' | Limiter
   /** `true`: results in input order. Default `false` (completion order). */
   readonly ordered?: boolean
 }

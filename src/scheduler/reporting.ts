@@ -2,6 +2,7 @@ import { ITEM_SETTLED, type SettleAwareReportHandler } from '../internal/item-re
 import { ProgressCounter } from '../progress.js'
 import type { ItemReport, Progress } from '../types.js'
 import { taskOf, type Context } from './context.js'
+import type { Gate } from './seams.js'
 import type { Task } from './task.js'
 
 /**
@@ -12,16 +13,27 @@ export class ProgressReports {
   readonly counter: ProgressCounter
   readonly #onProgress: (progress: Progress) => void
   readonly #failed: (error: unknown) => void
+  /** The run's gate, whose limit may change; without one the counter's limit stays as set. */
+  readonly #gate: Gate | undefined
   #broken = false
 
-  constructor(onProgress: (progress: Progress) => void, total: number | undefined, failed: (error: unknown) => void) {
+  /** @param limit - the run's concurrency: a number, or the gate that decides instead. */
+  constructor(
+    onProgress: (progress: Progress) => void,
+    total: number | undefined,
+    limit: number | Gate,
+    failed: (error: unknown) => void,
+  ) {
     this.#onProgress = onProgress
     this.#failed = failed
     this.counter = new ProgressCounter(total)
+    if (typeof limit === 'number') this.counter.limit = limit
+    else this.#gate = limit
   }
 
   emit(): void {
     if (this.#broken) return
+    if (this.#gate !== undefined) this.counter.limit = this.#gate.limit
     try {
       this.#onProgress(this.counter.snapshot())
     } catch (error) {
@@ -45,7 +57,8 @@ export class Reports {
 
   constructor(onReport: (report: ItemReport<unknown>) => void, failed: (error: unknown) => void) {
     this.#onReport = onReport
-    this.#itemSettled = (onReport as SettleAwareReportHandler<unknown>)[ITEM_SETTLED]
+    const itemSettled = (onReport as SettleAwareReportHandler<unknown>)[ITEM_SETTLED]
+    this.#itemSettled = typeof itemSettled === 'function' ? itemSettled : undefined
     this.#failed = failed
   }
 

@@ -87,6 +87,11 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   readonly #records: SettledRecords | undefined
   #progress: ProgressReports | undefined = undefined
   #reports: Reports | undefined = undefined
+  /**
+   * No option that acts on every item is on (a gate, a start queue, settled records, `onProgress`,
+   * `onReport`): tasks start and succeed on the lean path, without a check per option.
+   */
+  #lean: boolean
 
   /** Settles when a close started by `return()` or an abort has finished, for a later `return()` to await. */
   #closing: Promise<void> | undefined = undefined
@@ -105,6 +110,12 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#queue = config.queue?.()
     this.#errors = config.policy === 'continue' ? new ErrorList() : undefined
     this.#records = config.policy === 'settled' ? new SettledRecords() : undefined
+    this.#lean =
+      this.#gate === undefined &&
+      this.#queue === undefined &&
+      this.#records === undefined &&
+      config.onProgress === undefined &&
+      config.onReport === undefined
     this.#attempts = new Attempts(fn, this.#running, this, {
       retry: config.retry,
       timeout: config.timeout,
@@ -153,7 +164,9 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       return
     }
     this.#phase = 'active'
-    if (onProgress !== undefined) this.#progress = new ProgressReports(onProgress, total, this.#callbackFailed)
+    if (onProgress !== undefined) {
+      this.#progress = new ProgressReports(onProgress, total, this.#gate ?? this.#concurrency, this.#callbackFailed)
+    }
     if (onReport !== undefined) this.#reports = new Reports(onReport, this.#callbackFailed)
     this.#gate?.attach(this.#wake)
     if (signal !== undefined) {
@@ -259,7 +272,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#output.pulled(task)
     const queue = this.#queue
     if (queue === undefined) {
-      this.#begin(task)
+      if (this.#lean) this.#running.count++
+      else this.#begin(task)
       this.#attempts.start(task)
       return
     }
@@ -267,10 +281,17 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     try {
       queue.add(task)
     } catch (error) {
-      // The queue could not place it (its key function threw): it fails as if `fn` had thrown.
+      // The queue could not place it (its key function threw): it fails as if `fn` had thrown,
+      // without a call and without a slot.
+      this.#records?.started(task)
+      const progress = this.#progress
+      if (progress !== undefined) {
+        progress.counter.started++
+        progress.counter.failed++
+      }
       task.state = 'running'
-      this.#begin(task)
-      this.settle(task, false, error)
+      this.#conclude(task, false, error, 1)
+      progress?.emit()
     }
   }
 
@@ -309,10 +330,24 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
 
   /** A task's final outcome: frees its slot, applies the failure policy, and hands results on. */
   settle(task: Task<T>, ok: boolean, value: unknown): void {
+    if (ok && this.#lean && task.state === 'running') {
+      // The lean path: a success with no option to serve.
+      task.context = undefined
+      this.#running.settled(task)
+      task.value = value
+      task.state = 'fulfilled'
+      this.#output.finished(task)
+    } else {
+      this.#settleWithOptions(task, ok, value)
+    }
+    if (this.#phase === 'active') this.#fill()
+  }
+
+  /** {@link settle} for a failure, an aborted task, or a run with options to serve. */
+  #settleWithOptions(task: Task<T>, ok: boolean, value: unknown): void {
     const attempts = task.context?.attempt ?? 1
     task.context = undefined
     this.#running.settled(task)
-    this.#gate?.ended()
     this.#queue?.ended(task)
     this.#reports?.settled(task)
     const progress = this.#progress
@@ -321,7 +356,15 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       if (ok) progress.counter.succeeded++
       else progress.counter.failed++
     }
+    this.#conclude(task, ok, value, attempts)
+    // Only now: a shared limiter may wake this very run at once, which must then find the result
+    // in the output, or, having found the source done, it ends without it.
+    this.#gate?.ended()
+    progress?.emit()
+  }
 
+  /** Applies the failure policy to a task's outcome: what it becomes, and what it does to the run. */
+  #conclude(task: Task<T>, ok: boolean, value: unknown, attempts: number): void {
     if (task.state === 'aborting') {
       task.state = 'dropped'
       this.#output.finished(task)
@@ -341,9 +384,6 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       task.state = 'failed'
       this.#fail(task.index, value)
     }
-
-    progress?.emit()
-    if (this.#phase === 'active') this.#fill()
   }
 
   /**
@@ -360,7 +400,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#failure = error
     this.#abort(from, abortError('Aborted because another item failed'))
     this.#output.stop(from)
-    this.#closeSource()
+    void this.#closeSource()
   }
 
   /** Aborts the running tasks from index `from` on, and drops the queued ones. */
@@ -382,7 +422,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
    * `'abort'` as-completed, they are aborted instead).
    */
   #sourceFailed(error: unknown): void {
-    this.#closeSource()
+    void this.#closeSource()
     if (this.#config.policy === 'abort') this.#fail(this.#pulled, error)
     else this.#sourceError ??= { error }
   }
@@ -413,7 +453,12 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   #take(): IteratorResult<R> {
     const task = this.#output.next()
     if (task !== undefined) return { done: false, value: task.value as R }
-    if (this.#running.count > 0 || (this.#queue !== undefined && this.#queue.length > 0)) return NOT_READY
+    return this.#running.count > 0 ? NOT_READY : this.#takeLast()
+  }
+
+  /** {@link take} with nothing to hand out and nothing running: the run may be over. */
+  #takeLast(): IteratorResult<R> {
+    if (this.#queue !== undefined && this.#queue.length > 0) return NOT_READY
     if (!this.#failed && !this.#sourceDone) return NOT_READY
     return this.#end()
   }
@@ -460,7 +505,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       // turns, so wait that long (never a timer, never a macrotask) before answering.
       // A next() called meanwhile waits too (it is parked, and answered with the others).
       this.#abortGrace = true
-      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running.count > 0; turn++) await undefined
+      for (let turn = 0; turn < ABORT_GRACE_TURNS && this.#running.count > 0; turn++) await Promise.resolve()
       this.#abortGrace = false
       this.#outbox.abort(abort.reason)
     }

@@ -61,6 +61,8 @@ export interface Queued<T> {
   readonly item: T
   /** The item's position in the source. */
   readonly index: number
+  /** The item's key, for a queue that caps calls per key: the queue sets it when it adds the item. */
+  key: string | undefined
 }
 
 /**

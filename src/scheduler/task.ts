@@ -49,6 +49,8 @@ export class Task<T> {
   startedTime = 0
   /** `performance.now()` when the current attempt started, for a gate that observes attempts; `0` otherwise. */
   attemptStarted = 0
+  /** Its key, with `key` + `keyConcurrency` (set by the start queue). */
+  key: string | undefined = undefined
 
   constructor(item: T, index: number, reports: Reports | undefined) {
     this.item = item

@@ -32,7 +32,7 @@ const builtins: Record<string, new (message: string) => Error> = {
 }
 
 function builtinType(error: Error): string {
-  for (let proto = Object.getPrototypeOf(error); proto !== null; proto = Object.getPrototypeOf(proto)) {
+  for (let proto: object | null = Object.getPrototypeOf(error) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
     const name = (proto as { constructor?: { name?: string } }).constructor?.name
     if (name !== undefined && builtins[name]?.prototype === proto) return name
   }

@@ -5,7 +5,17 @@ import { Piscina } from 'piscina'
 import { checkInteger, checkOptions, describe, TimeoutError } from '../errors.js'
 import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
 import { fromRecord } from './cloned-error.js'
-import { INDEX, now, STARTED, TALK, type TaskMessage, type ThreadData, type WorkerTask } from './protocol.js'
+import {
+  INDEX,
+  isReported,
+  now,
+  REPORTED,
+  STARTED,
+  TALK,
+  type TaskMessage,
+  type ThreadData,
+  type WorkerTask,
+} from './protocol.js'
 
 /**
  * The worker-side module. Built, it is `worker.js` beside this file. Run from source (the tests, the
@@ -87,10 +97,15 @@ class PoolTask implements AbortTarget {
   reason: unknown = undefined
   #listener: (() => void) | undefined = undefined
   #timer: ReturnType<typeof setTimeout> | undefined = undefined
+  /** Reports delivered so far, how many the outcome says were sent, and who waits for the rest. */
+  #received = 0
+  #expected = 0
+  #allReceived: (() => void) | undefined = undefined
 
   constructor(
     readonly index: number,
     readonly timeout: number | undefined,
+    readonly report: ((value: unknown) => void) | undefined,
   ) {}
 
   addEventListener(_type: 'abort', listener: () => void): void {
@@ -108,17 +123,35 @@ class PoolTask implements AbortTarget {
     const listener = this.#listener
     this.#listener = undefined
     listener?.()
+    // An aborted item's outcome is not wanted, nor are the reports still on their way.
+    this.#allReceived?.()
   }
 
   /** The task's function started on its thread at `time` (epoch ms): its timeout counts from then. */
   started(time: number): void {
-    const timeout = this.timeout!
+    const timeout = this.timeout
+    if (timeout === undefined) return
     this.#timer = setTimeout(
       () => this.abort(new TimeoutError(`Item ${this.index} timed out after ${timeout} ms`)),
       Math.max(0, timeout - (now() - time)),
     )
   }
 
+  reported(value: unknown): void {
+    this.#received++
+    this.report?.(value)
+    if (this.#allReceived !== undefined && this.#received >= this.#expected) this.#allReceived()
+  }
+
+  /** Resolves once `count` reports have been delivered (or the task is aborted). */
+  allReported(count: number): Promise<void> | undefined {
+    clearTimeout(this.#timer)
+    if (this.#received >= count || this.aborted) return undefined
+    this.#expected = count
+    return new Promise((resolve) => (this.#allReceived = resolve))
+  }
+
+  /** The outcome has arrived: the timeout no longer counts. */
   settled(): void {
     clearTimeout(this.#timer)
   }
@@ -144,7 +177,7 @@ function isLateResult(error: unknown): boolean {
 /** A piscina pool, with what workerMap needs of it and nothing of piscina's surface. */
 export class Pool implements WorkerPool {
   readonly #piscina: Piscina
-  /** Tasks with a timeout, by the id their thread reports their start with. */
+  /** Tasks with a timeout or reports, by the id their thread posts their start and reports with. */
   readonly #talking = new Map<number, PoolTask>()
   #lastTalk = 0
   readonly #runs = new Set<FailureListener>()
@@ -179,12 +212,18 @@ export class Pool implements WorkerPool {
   /**
    * Runs `task` on a thread. The scheduler's abort of `context` (and the timeout, counted from the
    * start of the task's function on its thread) terminates the thread, which piscina replaces.
+   * `report`, when given, receives the task's reports, all before its outcome.
    */
-  run(task: WorkerTask, context: ForwardsAbort, timeout: number | undefined): Promise<unknown> {
+  run(
+    task: WorkerTask,
+    context: ForwardsAbort,
+    timeout: number | undefined,
+    report: ((value: unknown) => void) | undefined,
+  ): Promise<unknown> {
     if (this.#destroyed) return Promise.reject(new Error('The worker pool has been destroyed'))
-    const poolTask = new PoolTask(task[INDEX], timeout)
+    const poolTask = new PoolTask(task[INDEX], timeout, report)
     let talk = 0
-    if (timeout !== undefined) {
+    if (timeout !== undefined || report !== undefined) {
       talk = ++this.#lastTalk
       task[TALK] = talk
       this.#talking.set(talk, poolTask)
@@ -197,24 +236,28 @@ export class Pool implements WorkerPool {
       })
     }
     return running.then(
-      (value) => {
-        this.#endTalk(talk, poolTask)
-        return value
-      },
-      (error: unknown) => {
-        this.#endTalk(talk, poolTask)
-        throw poolTask.failure(error)
-      },
+      (value: unknown) => this.#settled(talk, poolTask, value, false),
+      (error: unknown) => this.#settled(talk, poolTask, error, true),
     )
   }
 
-  #endTalk(talk: number, poolTask: PoolTask): void {
-    this.#talking.delete(talk)
+  /** A talking task's outcome: once every report it sent has been delivered. */
+  async #settled(talk: number, poolTask: PoolTask, outcome: unknown, failed: boolean): Promise<unknown> {
     poolTask.settled()
+    if (!poolTask.aborted && isReported(outcome)) {
+      await poolTask.allReported(outcome[REPORTED])
+      outcome = failed ? outcome.error : outcome.value
+    }
+    this.#talking.delete(talk)
+    if (failed) throw poolTask.failure(outcome)
+    return outcome
   }
 
   readonly #onMessage = (message: TaskMessage): void => {
-    if (message[0] === STARTED) this.#talking.get(message[1])?.started(message[2])
+    const poolTask = this.#talking.get(message[1])
+    if (poolTask === undefined) return
+    if (message[0] === STARTED) poolTask.started(message[2])
+    else poolTask.reported(message[2])
   }
 
   /** A thread failed outside a task: every run on the pool fails with the error. */

@@ -6,9 +6,11 @@ import { resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { checkOptions, describe } from '../errors.js'
 import { FORWARD_ABORT, type AbortTarget, type ForwardsAbort } from '../internal/forward-abort.js'
-import { configure, PARALLEL_MAP_OPTIONS, parallelMap } from '../parallel-map.js'
+import type { Limiter } from '../limits/limiter.js'
+import { configure, PARALLEL_MAP_OPTIONS } from '../scheduler/options.js'
+import { parallelMap } from '../scheduler/parallel-map.js'
 import type { ParallelMapOptions, Source } from '../types.js'
-import { checkThreads, checkWorkerData, Pool, type WorkerPool } from './pool.js'
+import { checkThreads, checkWorkerData, MAX_THREADS, Pool, type WorkerPool } from './pool.js'
 import type { WorkerTask } from './protocol.js'
 import { WorkerRun, type RunPool } from './run.js'
 
@@ -16,11 +18,13 @@ import { WorkerRun, type RunPool } from './run.js'
 export interface WorkerMapOptions extends ParallelMapOptions {
   /**
    * Most tasks running at once, and the most threads of the run's own pool: an integer from 1 to
-   * `4 × os.availableParallelism()` (at least 256), or `Infinity` (then the pool has
-   * `os.availableParallelism()` threads and the other items wait in its queue). Default
+   * `4 × os.availableParallelism()` (at least 256); `Infinity` (then the pool has
+   * `os.availableParallelism()` threads and the other items wait in its queue); or, as in
+   * `parallelMap`, a `Limiter` or `'auto'` (then the pool may grow to `4 × os.availableParallelism()`
+   * threads, at least 256, each started only when the limit lets one more item run). Default
    * `os.availableParallelism()`, or with `pool` its `maxThreads`.
    */
-  readonly concurrency?: number
+  readonly concurrency?: number | 'auto' | Limiter
   /** The export of the module to call. Default `'default'`. */
   readonly exportName?: string
   /**
@@ -57,6 +61,17 @@ export function resolveModule(module: unknown): string {
   return url.href
 }
 
+/**
+ * The most threads of a run's own pool: as many as may run at once, `os.availableParallelism()` for
+ * `Infinity`, and for a limit that may change (a `Limiter`, `'auto'`) the most a pool may have. A
+ * pool starts one thread per core at once and the others only as items run on them, so a limit
+ * never starts more threads than it lets items run.
+ */
+function threadsFor(concurrency: number | 'auto' | Limiter): number {
+  if (typeof concurrency !== 'number') return MAX_THREADS
+  return Number.isFinite(concurrency) ? concurrency : availableParallelism()
+}
+
 /** One item for {@link runOn}. */
 export interface ItemTask {
   readonly module: string
@@ -82,7 +97,7 @@ export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal): Promise<
   }
   const { module, exportName, item, index, attempt } = task
   return pool
-    .run([item, index, attempt, 0, module, exportName], abortable, undefined)
+    .run([item, index, attempt, 0, module, exportName], abortable, undefined, undefined)
     .finally(() => signal.removeEventListener('abort', onAbort))
 }
 
@@ -138,19 +153,23 @@ export function workerMap<T = unknown, R = unknown>(
     throw new TypeError('Expected workerData to be given to createPool() when a pool is given, not to workerMap()')
   }
   checkWorkerData(workerData)
+  // A Limiter or 'auto' is the scheduler's to check; a number also sizes the run's own pool.
   const concurrency =
     rest.concurrency === undefined
       ? (pool?.maxThreads ?? availableParallelism())
-      : checkThreads('concurrency', rest.concurrency, true)
+      : typeof rest.concurrency === 'number'
+        ? checkThreads('concurrency', rest.concurrency, true)
+        : rest.concurrency
   // The per-item timeout is the pool's to keep: it counts from the start of the task on its thread,
   // which the scheduler cannot see. Every other option is the scheduler's, checked here at once.
   const { timeout, ...schedulerOptions } = { ...rest, concurrency }
+  const onReport = schedulerOptions.onReport
   configure({ ...schedulerOptions, timeout }, false)
   const settings: RunPool =
     pool !== undefined
       ? { shared: pool }
       : {
-          threads: Number.isFinite(concurrency) ? concurrency : availableParallelism(),
+          threads: threadsFor(concurrency),
           data: { workerData, module: href, exportName },
         }
   return (source) => {
@@ -160,7 +179,8 @@ export function workerMap<T = unknown, R = unknown>(
         pool === undefined
           ? [item, context.index, context.attempt, 0]
           : [item, context.index, context.attempt, 0, href, exportName]
-      return run.pool.run(task, context as unknown as ForwardsAbort, timeout) as Promise<R>
+      const report = onReport === undefined ? undefined : context.report
+      return run.pool.run(task, context as unknown as ForwardsAbort, timeout, report) as Promise<R>
     }, schedulerOptions)
     return run.start(schedule(source))
   }

@@ -10,7 +10,10 @@ import {
   INDEX,
   ITEM,
   MODULE,
+  isReported,
   now,
+  REPORT,
+  REPORTED,
   STARTED,
   TALK,
   type TaskMessage,
@@ -29,6 +32,12 @@ export interface WorkerContext<D = unknown> {
   readonly attempt: number
   /** The pool's `workerData`, cloned into this thread once (the `$using:` of runspaces). */
   readonly workerData: D
+  /**
+   * Sends `value` (structured-cloned) to the run's `onReport`, as `{ index, item, value }`: how far
+   * this item has got. Ignored when the run has no `onReport`, and once the item has settled. A
+   * value that cannot be cloned is a `TypeError` here.
+   */
+  readonly report: (value: unknown) => void
 }
 
 type WorkerFunction = (item: unknown, context: WorkerContext) => unknown
@@ -73,7 +82,7 @@ async function load(module: string, exportName: string): Promise<WorkerFunction>
 /** The export, or the promise of it while its module loads (once per thread). */
 function functionOf(module: string, exportName: string): WorkerFunction | Promise<WorkerFunction> {
   let exports = functions.get(module)
-  if (exports === undefined) functions.set(module, (exports = new Map()))
+  if (exports === undefined) functions.set(module, (exports = new Map<string, WorkerFunction | Promise<WorkerFunction>>()))
   let fn = exports.get(exportName)
   if (fn === undefined) {
     const loading = load(module, exportName)
@@ -87,7 +96,7 @@ function functionOf(module: string, exportName: string): WorkerFunction | Promis
 function ignore(): void {}
 
 // A run's own pool calls one function: its module loads while the thread starts, before the first task.
-if (poolModule !== undefined) functionOf(poolModule, poolExportName!)
+if (poolModule !== undefined) void functionOf(poolModule, poolExportName!)
 
 /** The index of the item this thread runs: a thread runs one task at a time. */
 let running = -1
@@ -108,24 +117,68 @@ process.on('uncaughtException', (error) => {
   throw error
 })
 
+/** `report` of a task that does not talk to the main thread. */
+function ignoreReport(_value: unknown): void {}
+
+/** The reports of one talking task: posted while it runs, counted for its outcome. */
+class Reports {
+  count = 0
+  open = true
+
+  constructor(
+    readonly talk: number,
+    readonly index: number,
+  ) {}
+
+  readonly report = (value: unknown): void => {
+    if (!this.open) return
+    try {
+      parentPort!.postMessage([REPORT, this.talk, value] satisfies TaskMessage)
+    } catch (error) {
+      throw new TypeError(`The report of item ${this.index} could not be cloned to the main thread: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    this.count++
+  }
+}
+
+/** The reports of the running task, when it talks to the main thread. */
+let reports: Reports | undefined
+
+/**
+ * Closes the running task's reports; its outcome then says how many it sent, if any. (An outcome
+ * that looks like a reported one is wrapped too, so that the main thread unwraps it intact.)
+ */
+function withReports(outcome: unknown, key: 'value' | 'error'): unknown {
+  if (reports === undefined) return outcome
+  reports.open = false
+  return reports.count === 0 && !isReported(outcome) ? outcome : { [REPORTED]: reports.count, [key]: outcome }
+}
+
 function fulfilled(value: unknown): unknown {
   posting = true
-  return value
+  return withReports(value, 'value')
 }
 
 function rejected(error: unknown): never {
   posting = true
   postingError = true
-  throw toRecord(error)
+  throw withReports(toRecord(error), 'error')
 }
 
 function call(fn: WorkerFunction, task: WorkerTask): unknown {
   const index = task[INDEX]
   const talk = task[TALK]
-  if (talk !== 0) parentPort!.postMessage([STARTED, talk, now()] satisfies TaskMessage)
+  let report = ignoreReport
+  if (talk !== 0) {
+    parentPort!.postMessage([STARTED, talk, now()] satisfies TaskMessage)
+    reports = new Reports(talk, index)
+    report = reports.report
+  }
   let result: unknown
   try {
-    result = fn(task[ITEM], { index, attempt: task[ATTEMPT], workerData })
+    result = fn(task[ITEM], { index, attempt: task[ATTEMPT], workerData, report })
   } catch (error) {
     return rejected(error)
   }
@@ -137,6 +190,7 @@ function call(fn: WorkerFunction, task: WorkerTask): unknown {
 export default function runTask(task: WorkerTask): unknown {
   running = task[INDEX]
   posting = postingError = false
+  reports = undefined
   const fn = task.length === 4 ? functionOf(poolModule!, poolExportName!) : functionOf(task[MODULE], task[EXPORT_NAME])
   if (typeof fn === 'function') return call(fn, task)
   return fn.then((loaded) => call(loaded, task), rejected)

@@ -34,6 +34,7 @@ const progress = (done: number, extra: Partial<Progress> = {}): Progress => ({
   succeeded: done,
   failed: 0,
   done,
+  limit: 5,
   elapsedMs: 2000,
   perSecond: done / 2,
   ...extra,

@@ -625,6 +625,45 @@ export const cases: readonly ConformanceCase[] = [
       checkEqual([job.itemReports.size, job.receive()], [0, [1]], 'after the end')
     },
   },
+  {
+    name: 'limits: a shared concurrencyLimit caps two runs together, follows a live change; adaptive stays in range',
+    covers: ['concurrencyLimit', 'adaptiveConcurrency', 'parallelMap', 'collect'],
+    async run({ concurrencyLimit, adaptiveConcurrency, parallelMap, collect }) {
+      const limiter = concurrencyLimit(2)
+      const gates: { resolve: () => void }[] = []
+      let running = 0
+      let most = 0
+      const fn = async (n: number): Promise<number> => {
+        running++
+        most = Math.max(most, running)
+        const gate = deferred<void>()
+        gates.push(gate)
+        await gate.promise
+        running--
+        return n
+      }
+      const one = collect(parallelMap(fn, { concurrency: limiter })([1, 2, 3]))
+      const two = collect(parallelMap(fn, { concurrency: limiter })([4, 5, 6]))
+      await until(() => running === 2, 'two running')
+      await sleep(5)
+      checkEqual([running, limiter.running], [2, 2], 'running under a shared limit of 2')
+      limiter.limit = 3
+      checkEqual(limiter.limit, 3, 'the new limit')
+      await until(() => running === 3, 'three running after the limit rose')
+      let released = 0
+      while (released < 6) {
+        await until(() => gates.length > released, 'a call to release')
+        gates[released++]!.resolve()
+      }
+      checkEqual([await one, await two, most, limiter.running], [[1, 2, 3], [4, 5, 6], 3, 0], 'results')
+
+      const adaptive = adaptiveConcurrency({ min: 2, max: 8 })
+      const limits: number[] = []
+      const out = await collect(parallelMap(async (n: number) => n, { concurrency: adaptive, onProgress: (p) => limits.push(p.limit) })([1, 2, 3]))
+      checkEqual(out, [1, 2, 3], 'adaptive results')
+      check(limits.length > 0 && limits.every((l) => l >= 2 && l <= 8), `Progress.limit within [2, 8]: ${limits.join()}`)
+    },
+  },
 ]
 
 /** The functions and classes `api` exports that no case covers. */

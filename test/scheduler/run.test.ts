@@ -2,17 +2,8 @@ import { getEventListeners } from 'node:events'
 import { Readable } from 'node:stream'
 import { ReadableStream } from 'node:stream/web'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import {
-  collect,
-  parallel,
-  parallelMap,
-  parallelMapSettled,
-  TimeoutError,
-  type Progress,
-  type RetryOptions,
-  type Settled,
-  type TaskContext,
-} from '../src/index.js'
+import { collect, parallelMap, parallelMapSettled, TimeoutError, type TaskContext } from '../../src/index.js'
+import { SLICE } from '../../src/scheduler/run.js'
 import {
   failOnUnhandledRejections,
   isSettled,
@@ -22,50 +13,14 @@ import {
   Tasks,
   tick,
   ticks,
-} from './helpers.js'
+} from '../helpers.js'
+import { counting, double, rejection, take } from './helpers.js'
 
 failOnUnhandledRejections()
 
 afterEach(() => {
   vi.useRealTimers()
 })
-
-const double = (x: number): number => x * 2
-
-/** A mapper that takes one macrotask turn per item and counts how many of its calls overlap. */
-function counting() {
-  const state = { running: 0, max: 0, calls: 0 }
-  const fn = async (x: number): Promise<number> => {
-    state.calls++
-    state.running++
-    state.max = Math.max(state.max, state.running)
-    await tick()
-    state.running--
-    return x
-  }
-  return { state, fn }
-}
-
-/** Reads `count` results with `next()` one at a time. */
-async function take<T>(iterator: AsyncIterator<T>, count: number): Promise<T[]> {
-  const out: T[] = []
-  for (let i = 0; i < count; i++) {
-    const result = await iterator.next()
-    if (result.done) break
-    out.push(result.value)
-  }
-  return out
-}
-
-/** The rejection of `promise`, failing the test if it fulfils. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => {
-      throw new Error(`expected a rejection, got ${JSON.stringify(value)}`)
-    },
-    (error: unknown) => error,
-  )
-}
 
 describe('1. concurrency cap', () => {
   it.each([1, 2, 3, 7])('runs exactly %i calls at once with a steady supply (ordered and not)', async (limit) => {
@@ -112,6 +67,58 @@ describe('1. concurrency cap', () => {
     expect(out).toEqual(range(50))
     expect(state.max).toBeLessThanOrEqual(4)
     expect(source.overlapped).toBe(false)
+  })
+})
+
+describe('concurrency: Infinity that scales', () => {
+  it('fills in slices: the first next() starts one slice and answers; the event loop runs between slices', async () => {
+    let calls = 0
+    const turns: number[] = []
+    const iterator = parallelMap(
+      async (x: number) => {
+        calls++
+        return x
+      },
+      { concurrency: Infinity, ordered: false },
+    )(range(10 * SLICE))
+    const first = iterator.next()
+    expect(calls).toBe(SLICE)
+    expect(await first).toEqual({ done: false, value: 0 })
+    // A macrotask queued now runs before the run has started everything.
+    setImmediate(() => turns.push(calls))
+    const rest = await collect(iterator)
+    expect(turns).toHaveLength(1)
+    expect(turns[0]).toBeLessThan(10 * SLICE)
+    expect([0, ...rest].sort((a, b) => a - b)).toEqual(range(10 * SLICE))
+  })
+
+  it('keeps the in-flight count bounded by what the slices let start, for a fast consumer', async () => {
+    let running = 0
+    let peak = 0
+    const count = 20 * SLICE
+    let received = 0
+    for await (const _ of parallelMap(
+      async (x: number) => {
+        running++
+        peak = Math.max(peak, running)
+        await Promise.resolve()
+        running--
+        return x
+      },
+      { concurrency: Infinity },
+    )(range(count))) {
+      received++
+    }
+    expect(received).toBe(count)
+    expect(peak).toBeLessThanOrEqual(2 * SLICE)
+  })
+
+  it('a run whose read-ahead is within a slice never waits for the event loop', async () => {
+    const iterator = parallelMap((x: number) => x, { concurrency: 8 })(range(10 * SLICE))
+    let turned = false
+    setImmediate(() => (turned = true))
+    for (let i = 0; i < 10 * SLICE; i++) await iterator.next()
+    expect(turned).toBe(false)
   })
 })
 
@@ -203,63 +210,23 @@ describe('2. backpressure', () => {
   })
 })
 
-describe('3. output order', () => {
-  it('ordered: yields in input order whatever the completion order', async () => {
-    const tasks = new Tasks<number>()
-    const iterator = parallelMap(tasks.fn, { concurrency: 5 })(range(5))
-    const results = range(5).map(() => iterator.next())
-    await ticks()
-    for (const i of [4, 2, 3, 0, 1]) tasks.call(i).resolve(i * 10)
-    expect(await Promise.all(results)).toEqual(range(5).map((i) => ({ done: false, value: i * 10 })))
-    expect(await iterator.next()).toEqual({ done: true, value: undefined })
-  })
-
-  it('ordered: holds results back until the head is done', async () => {
-    const tasks = new Tasks<number>()
-    const iterator = parallelMap(tasks.fn, { concurrency: 3 })(range(3))
-    const first = iterator.next()
-    await ticks()
-    tasks.call(1).resolve(1)
-    tasks.call(2).resolve(2)
-    expect(await isSettled(first)).toBe(false)
-    tasks.call(0).resolve(0)
-    expect(await first).toEqual({ done: false, value: 0 })
-    expect(await take(iterator, 3)).toEqual([1, 2])
-  })
-
-  it('as-completed: yields each result as soon as it settles', async () => {
-    const tasks = new Tasks<number>()
-    const iterator = parallelMap(tasks.fn, { concurrency: 4, ordered: false })(range(4))
-    const first = iterator.next()
-    await ticks()
-    expect(await isSettled(first)).toBe(false)
-    tasks.call(2).resolve(20)
-    expect(await first).toEqual({ done: false, value: 20 })
-    const second = iterator.next()
-    expect(await isSettled(second)).toBe(false)
-    tasks.call(3).resolve(30)
-    expect(await second).toEqual({ done: false, value: 30 })
-    tasks.call(0).resolve(0)
-    tasks.call(1).resolve(10)
-    expect(await take(iterator, 5)).toEqual([0, 10])
-  })
-
-  it('ordered output equals input order over a large run with random delays', async () => {
-    const delays = range(300).map((i) => (i * 7919) % 5)
-    const out = await collect(
-      parallelMap(
-        async (x: number) => {
-          await ticks(delays[x])
-          return x
-        },
-        { concurrency: 16 },
-      )(range(300)),
-    )
-    expect(out).toEqual(range(300))
-  })
-})
-
 describe('iterator protocol', () => {
+  it('[Symbol.asyncDispose] is return(): await using stops the run and waits for its calls', async () => {
+    const tasks = new Tasks<number>(true)
+    const source = new ProbeSource(naturals())
+    {
+      // The Operator type does not promise asyncDispose yet (not every operator has it).
+      await using iterator = parallelMap(tasks.fn, { concurrency: 2 })(source) as AsyncIterableIterator<number> & AsyncDisposable
+      const first = iterator.next()
+      await ticks()
+      tasks.call(0).resolve(0)
+      expect(await first).toEqual({ done: false, value: 0 })
+    }
+    expect(tasks.running).toBe(0)
+    expect(tasks.aborted()).toEqual([1, 2])
+    expect(source.returned).toBe(true)
+  })
+
   it('answers overlapping next() calls in call order', async () => {
     const tasks = new Tasks<number>()
     const iterator = parallelMap(tasks.fn, { concurrency: 3, ordered: false })(range(3))
@@ -569,100 +536,6 @@ describe("onError: 'abort'", () => {
   })
 })
 
-describe("onError: 'continue'", () => {
-  it('leaves failed items out, processes all others, then throws an AggregateError in input order', async () => {
-    const errors = new Map([3, 7, 8].map((i) => [i, new Error(`item ${i}`)]))
-    for (const ordered of [true, false]) {
-      const processed: number[] = []
-      const iterator = parallelMap(
-        async (x: number) => {
-          // Later items fail first, so that completion order differs from input order.
-          await ticks(10 - x)
-          processed.push(x)
-          const error = errors.get(x)
-          if (error) throw error
-          return x
-        },
-        { concurrency: 4, ordered, onError: 'continue' },
-      )(range(10))
-      const out: number[] = []
-      const error = await rejection(
-        (async () => {
-          for await (const value of iterator) out.push(value)
-        })(),
-      )
-      expect(error).toBeInstanceOf(AggregateError)
-      expect((error as AggregateError).errors).toEqual([errors.get(3), errors.get(7), errors.get(8)])
-      expect((error as AggregateError).errors[0]).toBe(errors.get(3))
-      expect(processed.sort((a, b) => a - b)).toEqual(range(10))
-      const expected = [0, 1, 2, 4, 5, 6, 9]
-      expect(ordered ? out : out.sort((a, b) => a - b)).toEqual(expected)
-    }
-  })
-
-  it('lists the failures in input order even when they happen in reverse', async () => {
-    const tasks = new Tasks<number>()
-    const iterator = parallelMap(tasks.fn, { concurrency: 3, onError: 'continue' })(range(3))
-    const result = rejection(iterator.next())
-    await ticks()
-    const errors = range(3).map((i) => new Error(`item ${i}`))
-    for (const i of [2, 1, 0]) {
-      tasks.call(i).reject(errors[i])
-      await ticks()
-    }
-    const error = (await result) as AggregateError
-    expect(error.errors).toHaveLength(3)
-    error.errors.forEach((e, i) => expect(e).toBe(errors[i]))
-  })
-
-  it('does not abort siblings when an item fails', async () => {
-    const tasks = new Tasks<number>()
-    const iterator = parallelMap(tasks.fn, { concurrency: 3, onError: 'continue' })(range(3))
-    const first = iterator.next()
-    await ticks()
-    tasks.call(0).reject(new Error('zero'))
-    await ticks()
-    expect(tasks.aborted()).toEqual([])
-    tasks.call(1).resolve(1)
-    expect(await first).toEqual({ done: false, value: 1 })
-    tasks.call(2).resolve(2)
-    expect(await iterator.next()).toEqual({ done: false, value: 2 })
-    const error = await rejection(iterator.next())
-    expect((error as AggregateError).errors).toEqual([new Error('zero')])
-  })
-
-  it('ordered: failed items at the head free their read-ahead room (no stall)', async () => {
-    for (const concurrency of [1, 2]) {
-      const fn = (x: number) => {
-        if (x < 2 * concurrency) throw new Error(`${x}`)
-        return x
-      }
-      // Default readAhead (2 * concurrency): the first read-ahead window fails entirely.
-      const run = rejection(collect(parallelMap(fn, { concurrency, onError: 'continue' })(range(6))))
-      expect(await isSettled(run)).toBe(true)
-      expect(((await run) as AggregateError).errors).toHaveLength(2 * concurrency)
-    }
-    const failsAtOnce = async (x: number) => {
-      if (x % 2 === 0) throw new Error(`${x}`)
-      return x
-    }
-    const out: number[] = []
-    const run = rejection(
-      (async () => {
-        for await (const x of parallelMap(failsAtOnce, { concurrency: 1, readAhead: 1, onError: 'continue' })(range(6))) {
-          out.push(x)
-        }
-      })(),
-    )
-    expect(await isSettled(run)).toBe(true)
-    expect(out).toEqual([1, 3, 5])
-  })
-
-  it('ends normally when nothing failed', async () => {
-    expect(await collect(parallelMap(double, { onError: 'continue' })(range(4)))).toEqual([0, 2, 4, 6])
-  })
-})
-
 describe('source errors', () => {
   function failingSource(items: number[], error: unknown): AsyncIterable<number> {
     return {
@@ -795,97 +668,6 @@ describe('source errors', () => {
     )
     expect(out).toEqual([2, 4])
     expect(error).toEqual(new Error('late'))
-  })
-})
-
-describe('per-item timeout', () => {
-  it('fails an item that ignores its signal with TimeoutError at the deadline, and frees its slot then', async () => {
-    vi.useFakeTimers()
-    const calls: { item: number; context: TaskContext }[] = []
-    const iterator = parallelMap(
-      (item: number, context: TaskContext) => {
-        calls.push({ item, context })
-        return item === 0 ? new Promise<number>(() => {}) : Promise.resolve(item)
-      },
-      { concurrency: 1, timeout: 100, onError: 'continue' },
-    )(range(3))
-    const results = [iterator.next(), iterator.next(), rejection(iterator.next())]
-    await vi.advanceTimersByTimeAsync(99)
-    expect(calls.map((c) => c.item)).toEqual([0])
-    expect(calls[0]!.context.signal.aborted).toBe(false)
-    await vi.advanceTimersByTimeAsync(1)
-    expect(calls.map((c) => c.item)).toEqual([0, 1, 2])
-    const reason = calls[0]!.context.signal.reason
-    expect(reason).toBeInstanceOf(TimeoutError)
-    expect(await results[0]).toEqual({ done: false, value: 1 })
-    expect(await results[1]).toEqual({ done: false, value: 2 })
-    const error = (await results[2]) as AggregateError
-    expect(error.errors).toHaveLength(1)
-    expect(error.errors[0]).toBe(reason)
-    expect(vi.getTimerCount()).toBe(0)
-  })
-
-  it("under 'abort' rejects next() with the TimeoutError even though the call never settles", async () => {
-    vi.useFakeTimers()
-    const iterator = parallelMap(() => new Promise<never>(() => {}), { timeout: 50 })([1, 2])
-    const next = rejection(iterator.next())
-    await vi.advanceTimersByTimeAsync(49)
-    expect(await isSettled(next)).toBe(false)
-    await vi.advanceTimersByTimeAsync(1)
-    const error = await next
-    expect(error).toBeInstanceOf(TimeoutError)
-    expect((error as Error).name).toBe('TimeoutError')
-    expect(vi.getTimerCount()).toBe(0)
-  })
-
-  it('leaves a call that finishes in time alone and clears its timer', async () => {
-    vi.useFakeTimers()
-    const iterator = parallelMap(
-      async (x: number, { signal }: TaskContext) => {
-        await new Promise((resolve) => setTimeout(resolve, 99))
-        expect(signal.aborted).toBe(false)
-        return x
-      },
-      { timeout: 100 },
-    )(range(3))
-    const all = collect(iterator)
-    await vi.advanceTimersByTimeAsync(99)
-    expect(await all).toEqual(range(3))
-    expect(vi.getTimerCount()).toBe(0)
-  })
-
-  it('ignores the value of a timed-out call that resolves later', async () => {
-    vi.useFakeTimers()
-    const reports: Progress[] = []
-    const all = rejection(
-      collect(
-        parallelMap(
-          (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), x === 0 ? 200 : 10)),
-          { concurrency: 1, timeout: 100, onError: 'continue', onProgress: (p) => reports.push(p) },
-        )(range(3)),
-      ),
-    )
-    await vi.advanceTimersByTimeAsync(300)
-    const error = (await all) as AggregateError
-    expect(error.errors.map((e) => (e as Error).name)).toEqual(['TimeoutError'])
-    expect(reports.at(-1)).toMatchObject({ started: 3, running: 0, succeeded: 2, failed: 1, done: 3 })
-    expect(reports.every((p) => p.running >= 0 && p.done <= 3)).toBe(true)
-  })
-
-  it('a timed-out call that settles later does not change the outcome', async () => {
-    vi.useFakeTimers()
-    const iterator = parallelMap(
-      async (x: number) => {
-        await new Promise((resolve) => setTimeout(resolve, 200))
-        if (x === 0) throw new Error('too late to matter')
-        return x
-      },
-      { timeout: 100, onError: 'continue' },
-    )([0, 1])
-    const all = rejection(collect(iterator))
-    await vi.advanceTimersByTimeAsync(300)
-    const error = (await all) as AggregateError
-    expect(error.errors.map((e) => (e as Error).name)).toEqual(['TimeoutError', 'TimeoutError'])
   })
 })
 
@@ -1074,353 +856,6 @@ describe('7. no unhandled rejections, no timers left', () => {
   })
 })
 
-describe('retry', () => {
-  it('counts attempts from 1 and yields the first success', async () => {
-    const attempts: number[] = []
-    const out = await collect(
-      parallelMap(
-        (x: number, { attempt }: TaskContext) => {
-          attempts.push(attempt)
-          if (attempt < 3) throw new Error(`attempt ${attempt}`)
-          return x
-        },
-        { retry: { retries: 5, minDelay: 0 } },
-      )([7]),
-    )
-    expect(out).toEqual([7])
-    expect(attempts).toEqual([1, 2, 3])
-  })
-
-  it('throws the last attempt error once the retries are used up', async () => {
-    let calls = 0
-    const error = await rejection(
-      collect(
-        parallelMap(
-          () => {
-            calls++
-            throw new Error(`attempt ${calls}`)
-          },
-          { retry: { retries: 2, minDelay: 0 } },
-        )([1]),
-      ),
-    )
-    expect(calls).toBe(3)
-    expect(error).toEqual(new Error('attempt 3'))
-  })
-
-  /** Under fake timers: runs one always-failing item with `retry`, recording when each attempt starts. */
-  function attemptTimes(retry: RetryOptions) {
-    vi.useFakeTimers()
-    const times: number[] = []
-    const start = Date.now()
-    const next = parallelMap(
-      () => {
-        times.push(Date.now() - start)
-        throw new Error('no')
-      },
-      { retry },
-    )([1]).next()
-    return { times, error: rejection(next) }
-  }
-
-  it('waits minDelay * factor^(n-1), capped at maxDelay, between attempts', async () => {
-    const { times, error } = attemptTimes({ retries: 5, minDelay: 100, factor: 3, maxDelay: 1000 })
-    await vi.advanceTimersByTimeAsync(99)
-    expect(times).toEqual([0])
-    await vi.advanceTimersByTimeAsync(1)
-    expect(times).toEqual([0, 100])
-    await vi.advanceTimersByTimeAsync(299)
-    expect(times).toEqual([0, 100])
-    await vi.advanceTimersByTimeAsync(1)
-    expect(times).toEqual([0, 100, 400])
-    await vi.advanceTimersByTimeAsync(10_000)
-    expect(times).toEqual([0, 100, 400, 1300, 2300, 3300])
-    expect(await error).toEqual(new Error('no'))
-    expect(vi.getTimerCount()).toBe(0)
-  })
-
-  it('defaults to minDelay 100, factor 2, maxDelay 10 000', async () => {
-    const { times, error } = attemptTimes({ retries: 9 })
-    await vi.advanceTimersByTimeAsync(100_000)
-    expect(times).toEqual([0, 100, 300, 700, 1500, 3100, 6300, 12_700, 22_700, 32_700])
-    await error
-  })
-
-  it('asks shouldRetry with the error and the attempt that failed', async () => {
-    const errors = [new Error('e1'), new Error('e2'), new Error('fatal')]
-    const shouldRetry = vi.fn((error: unknown) => (error as Error).message !== 'fatal')
-    let call = 0
-    const error = await rejection(
-      collect(
-        parallelMap(
-          () => {
-            throw errors[call++]
-          },
-          { retry: { retries: 10, minDelay: 0, shouldRetry } },
-        )([1]),
-      ),
-    )
-    expect(error).toBe(errors[2])
-    expect(shouldRetry.mock.calls).toEqual([
-      [errors[0], 1],
-      [errors[1], 2],
-      [errors[2], 3],
-    ])
-  })
-
-  it('fails the item with the error shouldRetry throws', async () => {
-    const thrown = new Error('from shouldRetry')
-    const error = await rejection(
-      collect(
-        parallelMap(
-          () => {
-            throw new Error('task')
-          },
-          {
-            retry: {
-              retries: 3,
-              minDelay: 0,
-              shouldRetry: () => {
-                throw thrown
-              },
-            },
-          },
-        )([1]),
-      ),
-    )
-    expect(error).toBe(thrown)
-  })
-
-  it('applies the timeout to each attempt', async () => {
-    vi.useFakeTimers()
-    const contexts: TaskContext[] = []
-    const iterator = parallelMap(
-      (x: number, context: TaskContext) => {
-        contexts.push(context)
-        return context.attempt < 3 ? new Promise<number>(() => {}) : x
-      },
-      { timeout: 50, retry: { retries: 2, minDelay: 10 } },
-    )([5])
-    const next = iterator.next()
-    await vi.advanceTimersByTimeAsync(50)
-    expect(contexts).toHaveLength(1)
-    expect(contexts[0]!.signal.reason).toBeInstanceOf(TimeoutError)
-    await vi.advanceTimersByTimeAsync(10)
-    expect(contexts).toHaveLength(2)
-    await vi.advanceTimersByTimeAsync(49)
-    expect(contexts[1]!.signal.aborted).toBe(false)
-    await vi.advanceTimersByTimeAsync(1)
-    expect(contexts[1]!.signal.reason).toBeInstanceOf(TimeoutError)
-    await vi.advanceTimersByTimeAsync(20)
-    expect(contexts.map((c) => c.attempt)).toEqual([1, 2, 3])
-    expect(await next).toEqual({ done: false, value: 5 })
-  })
-
-  it('never retries an item aborted by the run (sibling failure, break, signal)', async () => {
-    // A sibling failure aborts item 1, which rejects with the abort reason: retryable for
-    // shouldRetry, yet not retried.
-    const sibling = new Tasks<number>(true)
-    const fatal = new Error('fatal')
-    const shouldRetry = vi.fn((error: unknown) => error !== fatal)
-    const iterator = parallelMap(sibling.fn, { concurrency: 2, retry: { retries: 3, minDelay: 0, shouldRetry } })([0, 1])
-    const first = rejection(iterator.next())
-    await ticks()
-    sibling.call(0).reject(fatal)
-    expect(await first).toBe(fatal)
-    await ticks()
-    expect(sibling.items()).toEqual([0, 1])
-    expect(sibling.aborted()).toEqual([1])
-    expect(shouldRetry.mock.calls).toEqual([[fatal, 1]])
-
-    // A break.
-    const broken = new Tasks<number>(true)
-    const second = parallelMap(broken.fn, { concurrency: 2, retry: { retries: 3, minDelay: 0 } })(naturals())
-    void second.next()
-    await ticks()
-    await second.return!()
-    await ticks()
-    expect(broken.items()).toEqual([0, 1])
-
-    // options.signal, including during a backoff.
-    vi.useFakeTimers()
-    const controller = new AbortController()
-    const calls: number[] = []
-    const third = parallelMap(
-      (x: number, { signal }: TaskContext) => {
-        calls.push(x)
-        if (x === 0) throw new Error('retry me')
-        return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
-      },
-      { concurrency: 2, signal: controller.signal, retry: { retries: 3, minDelay: 100 } },
-    )([0, 1])
-    const next = rejection(third.next())
-    await vi.advanceTimersByTimeAsync(50)
-    controller.abort(new Error('stop'))
-    await next
-    await third.return!()
-    await vi.advanceTimersByTimeAsync(1000)
-    expect(calls).toEqual([0, 1])
-    expect(vi.getTimerCount()).toBe(0)
-  })
-
-  it("with 'continue', an item that succeeds on retry is yielded and not reported", async () => {
-    const out = await collect(
-      parallelMap(
-        (x: number, { attempt }: TaskContext) => {
-          if (x % 2 === 0 && attempt === 1) throw new Error('flaky')
-          return x
-        },
-        { onError: 'continue', retry: { retries: 1, minDelay: 0 } },
-      )(range(6)),
-    )
-    expect(out).toEqual(range(6))
-  })
-})
-
-describe('onProgress', () => {
-  it('reports at least once per finished item and once at the end, with consistent fields', async () => {
-    const reports: Progress[] = []
-    const out = await collect(
-      parallelMap(
-        async (x: number) => {
-          await ticks(x % 3)
-          if (x === 4) throw new Error('four')
-          return x
-        },
-        { concurrency: 3, onError: 'continue', onProgress: (p) => reports.push(p), total: 10 },
-      )(range(10)),
-    ).catch((error: unknown) => error)
-    expect(out).toBeInstanceOf(AggregateError)
-    expect(reports.length).toBeGreaterThanOrEqual(11)
-    for (const p of reports) {
-      expect(p.done).toBe(p.succeeded + p.failed)
-      expect(p.started).toBe(p.done + p.running)
-      expect(p.running).toBeLessThanOrEqual(3)
-      expect(p.total).toBe(10)
-      expect(p.percent).toBe((100 * p.done) / 10)
-      expect(p.elapsedMs).toBeGreaterThanOrEqual(0)
-      expect(p.perSecond).toBeGreaterThanOrEqual(0)
-    }
-    for (let done = 1; done <= 10; done++) expect(reports.some((p) => p.done === done)).toBe(true)
-    const last = reports.at(-1)!
-    expect(last).toMatchObject({ started: 10, running: 0, succeeded: 9, failed: 1, done: 10, percent: 100, etaMs: 0 })
-  })
-
-  it('computes elapsedMs, perSecond and etaMs from the clock', async () => {
-    vi.useFakeTimers()
-    const reports: Progress[] = []
-    const all = collect(
-      parallelMap(
-        (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), 100)),
-        { concurrency: 1, total: 4, onProgress: (p) => reports.push(p) },
-      )(range(4)),
-    )
-    await vi.advanceTimersByTimeAsync(100)
-    expect(reports[0]).toEqual({
-      started: 1,
-      running: 0,
-      succeeded: 1,
-      failed: 0,
-      done: 1,
-      total: 4,
-      percent: 25,
-      elapsedMs: 100,
-      perSecond: 10,
-      etaMs: 300,
-    })
-    await vi.advanceTimersByTimeAsync(300)
-    expect(await all).toEqual(range(4))
-    expect(reports.at(-1)).toMatchObject({ done: 4, percent: 100, elapsedMs: 400, perSecond: 10, etaMs: 0 })
-  })
-
-  it('leaves total, percent and etaMs out without total', async () => {
-    const reports: Progress[] = []
-    await collect(parallelMap(double, { onProgress: (p) => reports.push(p) })(range(3)))
-    expect(reports.length).toBeGreaterThanOrEqual(4)
-    for (const p of reports) {
-      expect(p).not.toHaveProperty('total')
-      expect(p).not.toHaveProperty('percent')
-      expect(p).not.toHaveProperty('etaMs')
-    }
-  })
-
-  it('reports once more at the end of an early exit', async () => {
-    const reports: Progress[] = []
-    const iterator = parallelMap(double, { concurrency: 2, onProgress: (p) => reports.push(p) })(naturals())
-    await iterator.next()
-    await ticks()
-    const count = reports.length
-    await iterator.return!()
-    expect(reports.length).toBe(count + 1)
-    expect(reports.at(-1)!.running).toBe(0)
-  })
-
-  it('a throwing onProgress fails the run with its error', async () => {
-    const thrown = new Error('progress broke')
-    const error = await rejection(
-      collect(
-        parallelMap(double, {
-          onProgress: () => {
-            throw thrown
-          },
-        })(range(5)),
-      ),
-    )
-    expect(error).toBe(thrown)
-  })
-})
-
-describe('9. what fn may do', () => {
-  it('a synchronous throw counts as a rejection', async () => {
-    const thrown = new Error('sync')
-    const fn = (x: number) => {
-      if (x === 1) throw thrown
-      return x
-    }
-    expect(await rejection(collect(parallelMap(fn)(range(3))))).toBe(thrown)
-    const error = (await rejection(collect(parallelMap(fn, { onError: 'continue' })(range(3))))) as AggregateError
-    expect(error.errors).toEqual([thrown])
-    const records = await collect(parallelMapSettled(fn)(range(3)))
-    expect(records[1]).toMatchObject({ status: 'rejected', reason: thrown })
-  })
-
-  it('a non-promise return is used as is', async () => {
-    const values = [undefined, null, 0, '', { a: 1 }, [1, 2], double]
-    const out = await collect(parallelMap((i: number) => values[i])(range(values.length)))
-    expect(out).toEqual(values)
-    expect(out[4]).toBe(values[4])
-    expect(out[6]).toBe(double)
-  })
-
-  it('a thenable return is awaited', async () => {
-    const thenable: PromiseLike<number> = {
-      then(onFulfilled) {
-        return Promise.resolve(onFulfilled!(42)) as never
-      },
-    }
-    expect(await collect(parallelMap(() => thenable)([1]))).toEqual([42])
-  })
-
-  it('items that are promises are awaited before fn sees them, like p-map', async () => {
-    const out = await collect(parallelMap(double)([Promise.resolve(1), 2, Promise.resolve(3)]))
-    expect(out).toEqual([2, 4, 6])
-  })
-
-  it('passes the index and attempt of every item', async () => {
-    const contexts: [number, number, number][] = []
-    await collect(
-      parallelMap((item: string, { index, attempt }: TaskContext) => contexts.push([index, attempt, item.length]))(
-        ['a', 'bb', 'ccc'],
-      ),
-    )
-    expect(contexts).toEqual([
-      [0, 1, 1],
-      [1, 1, 2],
-      [2, 1, 3],
-    ])
-  })
-})
-
 describe('10. sources', () => {
   const expected = [2, 4, 6]
 
@@ -1498,129 +933,6 @@ describe('10. sources', () => {
   })
 })
 
-describe('parallelMapSettled', () => {
-  it('yields a record per item, in input order, and never throws for a task failure', async () => {
-    vi.useFakeTimers({ now: 1_000_000 })
-    const boom = new Error('boom')
-    const iterator = parallelMapSettled(
-      (x: string, { attempt }: TaskContext) =>
-        new Promise<string>((resolve, reject) =>
-          setTimeout(() => {
-            if (x === 'b') reject(boom)
-            else if (x === 'c' && attempt === 1) reject(new Error('flaky'))
-            else resolve(x.toUpperCase())
-          }, 10 * (x.charCodeAt(0) - 96)),
-        ),
-      { concurrency: 3, retry: { retries: 1, minDelay: 5, shouldRetry: (e) => e !== boom } },
-    )(['a', 'b', 'c'])
-    const all = collect(iterator)
-    await vi.advanceTimersByTimeAsync(200)
-    const records = await all
-    expect(records).toEqual<Settled<string, string>[]>([
-      { status: 'fulfilled', value: 'A', item: 'a', index: 0, attempts: 1, startedAt: 1_000_000, duration: 10 },
-      { status: 'rejected', reason: boom, item: 'b', index: 1, attempts: 1, startedAt: 1_000_000, duration: 20 },
-      { status: 'fulfilled', value: 'C', item: 'c', index: 2, attempts: 2, startedAt: 1_000_000, duration: 30 + 5 + 30 },
-    ])
-    expect(records[1]!.status === 'rejected' && records[1]!.reason).toBe(boom)
-  })
-
-  it('records a timeout as a rejected item with TimeoutError, and keeps going', async () => {
-    vi.useFakeTimers()
-    const all = collect(
-      parallelMapSettled((x: number) => (x === 1 ? new Promise<number>(() => {}) : x), { timeout: 20 })(range(3)),
-    )
-    await vi.advanceTimersByTimeAsync(20)
-    const records = await all
-    expect(records.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
-    expect(records[1]!.status === 'rejected' && records[1]!.reason).toBeInstanceOf(TimeoutError)
-    expect(records[1]!.duration).toBe(20)
-  })
-
-  it('as-completed, with the start time of each item', async () => {
-    vi.useFakeTimers({ now: 0 })
-    const all = collect(
-      parallelMapSettled((x: number) => new Promise((resolve) => setTimeout(() => resolve(x), 100 - x * 10)), {
-        concurrency: 1,
-        ordered: false,
-      })(range(3)),
-    )
-    await vi.advanceTimersByTimeAsync(1000)
-    const records = await all
-    expect(records.map((r) => [r.index, r.startedAt, r.duration])).toEqual([
-      [0, 0, 100],
-      [1, 100, 90],
-      [2, 190, 80],
-    ])
-  })
-
-  it('still throws a source error, and still honours the signal', async () => {
-    const broken = new Error('source')
-    async function* source() {
-      yield 1
-      throw broken
-    }
-    const iterator = parallelMapSettled(double)(source())
-    expect(await iterator.next()).toMatchObject({ done: false, value: { status: 'fulfilled', value: 2 } })
-    expect(await rejection(iterator.next())).toBe(broken)
-
-    const controller = new AbortController()
-    const reason = new Error('stop')
-    const aborted = parallelMapSettled(() => new Promise(() => {}), { signal: controller.signal })([1])
-    const next = aborted.next()
-    controller.abort(reason)
-    expect(await rejection(next)).toBe(reason)
-  })
-})
-
-describe('parallel (it-parallel drop-in)', () => {
-  function taskList(count: number) {
-    const state = { running: 0, max: 0 }
-    const tasks = range(count).map((i) => async () => {
-      state.running++
-      state.max = Math.max(state.max, state.running)
-      await ticks(1 + ((i * 7) % 4))
-      state.running--
-      return i
-    })
-    return { state, tasks }
-  }
-
-  it('defaults to concurrency Infinity and completion order', async () => {
-    const { state, tasks } = taskList(100)
-    const out = await collect(parallel(tasks))
-    expect(state.max).toBe(100)
-    expect(out).not.toEqual(range(100))
-    expect(out.sort((a, b) => a - b)).toEqual(range(100))
-  })
-
-  it('with 100 tasks, concurrency 4 and ordered, never runs more than 4 at once', async () => {
-    const { state, tasks } = taskList(100)
-    const out = await collect(parallel(tasks, { concurrency: 4, ordered: true }))
-    expect(state.max).toBe(4)
-    expect(out).toEqual(range(100))
-  })
-
-  it('hands each task its context, and aborts it on break', async () => {
-    const signals: AbortSignal[] = []
-    const tasks = range(3).map((i) => ({ signal }: TaskContext) => {
-      signals.push(signal)
-      return i === 0 ? i : new Promise<number>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)))
-    })
-    for await (const value of parallel(tasks)) {
-      expect(value).toBe(0)
-      break
-    }
-    expect(signals.map((s) => s.aborted)).toEqual([false, true, true])
-  })
-
-  it('validates at once', () => {
-    expect(() => parallel([], { concurrency: 0 })).toThrow(RangeError)
-    expect(() => parallel([], { ordered: 'yes' as never })).toThrow(TypeError)
-    expect(() => parallel(5 as never)).toThrow(TypeError)
-    expect(() => parallel([], null as never)).toThrow(TypeError)
-  })
-})
-
 describe('a source that cannot be opened', () => {
   it('rejects the first next() with the error and ends, under either policy', async () => {
     for (const onError of ['abort', 'continue'] as const) {
@@ -1673,24 +985,6 @@ describe('11. a source that breaks the iterator protocol', () => {
   })
 })
 
-describe('items that are promises', () => {
-  it('return() does not wait for an item promise that never settles: fn never started', async () => {
-    const fn = vi.fn((x: number) => x)
-    const it = parallelMap(fn)([Promise.resolve(1), new Promise<number>(() => {})])
-    await expect(it.next()).resolves.toEqual({ done: false, value: 1 })
-    await expect(it.return!()).resolves.toEqual({ done: true, value: undefined })
-    expect(fn).toHaveBeenCalledTimes(1)
-  })
-
-  it('a sibling failure does not wait for an item promise that never settles', async () => {
-    const it = parallelMap(async (x: number) => {
-      if (x === 1) throw new Error('first fails')
-      return x
-    })([Promise.resolve(1), new Promise<number>(() => {})])
-    await expect(it.next()).rejects.toThrow('first fails')
-  })
-})
-
 describe('review findings', () => {
   it('an abort from the loop body still lets calls that honour the signal settle before the loop exits', async () => {
     const controller = new AbortController()
@@ -1721,47 +1015,4 @@ describe('review findings', () => {
     expect(running).toBe(0)
   })
 
-  it('as-completed under continue: failures a paused consumer has not passed still hold read-ahead room', async () => {
-    const source = new ProbeSource(naturals())
-    const iterator = parallelMap(
-      async (x: number) => {
-        if (x > 0) throw new Error(`${x}`)
-        return x
-      },
-      { concurrency: 2, readAhead: 4, ordered: false, onError: 'continue' },
-    )(source)
-    expect(await iterator.next()).toEqual({ done: false, value: 0 })
-    await ticks(50)
-    expect(source.pulled).toBeLessThanOrEqual(1 + 4)
-    await iterator.return!()
-    expect(source.returned).toBe(true)
-  })
-
-  it("fn's context shows signal, index and attempt only: it can be logged and spread", async () => {
-    const seen: TaskContext[] = []
-    await collect(parallelMap((x: number, context: TaskContext) => (seen.push(context), x))([7]))
-    const [context] = seen
-    expect(Object.keys(context!)).toEqual(['index', 'attempt'])
-    expect(JSON.parse(JSON.stringify(context))).toEqual({ index: 0, attempt: 1 })
-    expect(context).toMatchObject({ index: 0, attempt: 1, signal: expect.any(AbortSignal) })
-  })
-
-  it('a thenable whose then() throws fails its item instead of throwing from next()', async () => {
-    const broken = {
-      then() {
-        throw new Error('then threw')
-      },
-    }
-    const iterator = parallelMap((x: number) => (x === 1 ? broken : x), { onError: 'continue' })([0, 1, 2])
-    const next = iterator.next()
-    expect(next).toBeInstanceOf(Promise)
-    expect(await next).toEqual({ done: false, value: 0 })
-    expect(await iterator.next()).toEqual({ done: false, value: 2 })
-    const error = (await rejection(iterator.next())) as AggregateError
-    expect(error.errors).toEqual([new Error('then threw')])
-  })
-
-  it.each([{ concurrency: null }, { ordered: null }])('parallel() refuses %o with a TypeError', (options) => {
-    expect(() => parallel([], options as never)).toThrow(TypeError)
-  })
 })
