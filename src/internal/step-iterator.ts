@@ -106,7 +106,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
       this.#fastPull = false
       return reader.pullTo(this.#listener) as Promise<IteratorResult<Out>>
     }
-    reader.pullTo(this.#listener)
+    void reader.pullTo(this.#listener)
     return LATER
   }
 

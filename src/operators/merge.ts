@@ -46,7 +46,7 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     const ready = this.#ready.shift()
     if (ready !== undefined) {
-      ready.lane.reader.pullTo(ready.lane)
+      void ready.lane.reader.pullTo(ready.lane)
       return Promise.resolve({ done: false, value: ready.value })
     }
     if (this.#open === 0 && !this.#failing) {
@@ -79,7 +79,7 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
       return
     }
     this.#open = this.#lanes.length
-    for (const lane of this.#lanes) lane.reader.pullTo(lane)
+    for (const lane of this.#lanes) void lane.reader.pullTo(lane)
   }
 
   #lane(reader: SourceReader<T>): Lane<T> {
@@ -91,7 +91,7 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
         if (result.done) this.#laneEnded(lane)
         else if (this.#outbox.waiting > 0) {
           this.#outbox.resolve(result)
-          reader.pullTo(lane)
+          void reader.pullTo(lane)
         } else {
           this.#ready.push({ lane, value: result.value })
         }

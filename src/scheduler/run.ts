@@ -217,7 +217,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
         }
         const reader = this.#reader!
         if (!reader.sync) {
-          reader.pullTo(this)
+          void reader.pullTo(this)
           continue
         }
         let result: IteratorResult<T>

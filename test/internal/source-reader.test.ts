@@ -90,14 +90,14 @@ describe('SourceReader', () => {
       }),
     )
     const listener = recorder<number>()
-    reader.pullTo(listener)
+    void reader.pullTo(listener)
     expect(reader.pulling).toBe(true)
     await isSettled(Promise.resolve())
-    reader.pullTo(listener)
+    void reader.pullTo(listener)
     await isSettled(Promise.resolve())
     expect(listener.seen).toEqual([{ done: false, value: 1 }, { error: broken }])
     expect(reader.done).toBe(true)
-    reader.pullTo(listener)
+    void reader.pullTo(listener)
     expect(listener.seen[2]).toBe(DONE)
   })
 
@@ -146,7 +146,7 @@ describe('SourceReader', () => {
       expect((error as Error).message).toMatch(/^Expected the source's next\(\) to resolve to an iterator result object, got /)
       expect(reader.done).toBe(true)
       const listener = recorder()
-      new SourceReader(asyncSource({ next })).pullTo(listener)
+      void new SourceReader(asyncSource({ next })).pullTo(listener)
       await isSettled(Promise.resolve())
       expect((listener.seen[0] as { error: unknown }).error).toBeInstanceOf(TypeError)
     })
@@ -277,7 +277,7 @@ describe('SourceReader.closeUpstream (a pipeline stage closing its upstream)', (
         return: () => new Promise((resolve) => (finish = () => resolve(DONE))),
       }),
     )
-    reader.pullTo(recorder())
+    void reader.pullTo(recorder())
     const closing = reader.closeUpstream()
     expect(await isSettled(closing)).toBe(false)
     finish()
@@ -296,7 +296,7 @@ describe('SourceReader.closeUpstream (a pipeline stage closing its upstream)', (
       }
     }
     const reader = new SourceReader(stuck())
-    reader.pullTo(recorder())
+    void reader.pullTo(recorder())
     expect(await isSettled(reader.closeUpstream())).toBe(true)
     expect(closed).toBe(false)
   })
@@ -313,7 +313,7 @@ describe('SourceReader.closeUpstream (a pipeline stage closing its upstream)', (
       }),
     )
     const seen = recorder()
-    failing.pullTo(seen)
+    void failing.pullTo(seen)
     await isSettled(Promise.resolve())
     expect(seen.seen).toEqual([{ error: new Error('failed') }])
     await failing.closeUpstream()
@@ -338,7 +338,7 @@ describe('SourceReader.pullTo on a sync source', () => {
     const reader = new SourceReader([1, Promise.resolve(2)] as unknown as number[])
     const seen = recorder<number>()
     for (let i = 0; i < 3; i++) {
-      reader.pullTo(seen)
+      void reader.pullTo(seen)
       await isSettled(Promise.resolve())
     }
     expect(seen.seen).toEqual([{ done: false, value: 1 }, { done: false, value: 2 }, DONE])
