@@ -27,7 +27,7 @@ export const OURS = 'foreach-parallel'
  * The least any async-iterator stage can cost: `next()` calls `fn` on the next source item and
  * returns one promise per item, one item at a time. In input order, so it serves both orders.
  */
-function baseline(items: readonly number[], fn: Fn): AsyncIterableIterator<number> {
+export function baseline(items: readonly number[], fn: Fn): AsyncIterableIterator<number> {
   const source = items[Symbol.iterator]()
   return {
     [Symbol.asyncIterator]() {

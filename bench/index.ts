@@ -1,7 +1,6 @@
 import { writeFile } from 'node:fs/promises'
-import { cpus, loadavg } from 'node:os'
 import { adapters, OURS, type Run } from './adapters.js'
-import { measure, median, type Sample } from './measure.js'
+import { environment, measure, median, pairedRatio, type Sample } from './measure.js'
 import { detail, LEGEND, summary, type Result, type Section } from './report.js'
 import { workloads, type Workload } from './workloads.js'
 
@@ -17,11 +16,6 @@ function exposedGc(): () => void {
   const { gc } = globalThis as { gc?: () => void }
   if (gc === undefined) throw new Error('--gc needs node --expose-gc')
   return gc
-}
-
-/** The median over the rounds of `top[round] ÷ bottom[round]`. */
-function pairedRatio(top: readonly Sample[], bottom: readonly Sample[]): number {
-  return median(top.map((sample, round) => sample.ms / bottom[round]!.ms))
 }
 
 /**
@@ -59,11 +53,6 @@ async function bench(workload: Workload): Promise<Result[]> {
       peak: workload.trivial ? undefined : Math.max(...samples.map((sample) => sample.peak ?? 0)),
     }
   })
-}
-
-function environment(): string {
-  const load = loadavg().map((value) => value.toFixed(1)).join(' ')
-  return `Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load}`
 }
 
 const started = new Date()

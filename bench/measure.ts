@@ -1,3 +1,4 @@
+import { cpus, loadavg } from 'node:os'
 import type { Run } from './adapters.js'
 import { Probe, type Workload } from './workloads.js'
 
@@ -47,4 +48,15 @@ export function median(values: readonly number[]): number {
   const sorted = values.toSorted((a, b) => a - b)
   const middle = sorted.length >> 1
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
+
+/** The median over the rounds of `top[round] ÷ bottom[round]`: both timed in the same round. */
+export function pairedRatio(top: readonly { readonly ms: number }[], bottom: readonly { readonly ms: number }[]): number {
+  return median(top.map((sample, round) => sample.ms / bottom[round]!.ms))
+}
+
+/** Node, platform, CPUs and the load average now: the line every bench prints with its numbers. */
+export function environment(): string {
+  const load = loadavg().map((value) => value.toFixed(1)).join(' ')
+  return `Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load}`
 }

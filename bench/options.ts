@@ -1,0 +1,282 @@
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { pMapIterable } from 'p-map'
+import pTimeout from 'p-timeout'
+import { concurrencyLimit, parallelMap, parallelMapSettled, type ParallelMapOptions, type TaskContext } from '../src/index.js'
+import { baseline, type Fn } from './adapters.js'
+import { environment, median, pairedRatio } from './measure.js'
+import { table } from './report.js'
+
+/**
+ * What each option of `parallelMap` costs (`npm run bench:options`): 100k trivial items at
+ * concurrency 8, one row per option set, each against the one-promise-per-item baseline and the
+ * closest peer composition. Every option set runs against the baseline in a process of its own
+ * (`--rows KIND NAME`), so that V8 compiles the scheduler for that set alone, as an application that
+ * uses one set does; one more process (`--rows KIND` with every name) takes turns through every
+ * set, so that the call sites see them all; and each peer runs against foreach-parallel in a
+ * process of its own (`--peer KIND NAME`).
+ */
+
+const ITEMS = 100_000
+const CONCURRENCY = 8
+const TIMEOUT = 60_000
+/** Rounds of the processes that time foreach-parallel against the baseline. */
+const ROUNDS = { warmups: 5, runs: 15 }
+/** Rounds of the processes that time a peer against foreach-parallel: some peers take seconds a run. */
+const PEER_ROUNDS = { warmups: 2, runs: 7 }
+
+/** Runs one pass over the items; the output's values are checked against `item + 1`. */
+type Pass = (items: readonly number[], fn: Fn) => AsyncIterable<unknown>
+
+const fns: Record<string, Fn> = {
+  sync: (x) => x + 1,
+  async: async (x) => x + 1,
+}
+
+const noop = (): void => {}
+
+/** `fn` as a caller that honours its signal writes it. */
+function readingSignal(fn: Fn): (item: number, context: TaskContext) => number | Promise<number> {
+  return (item, { signal }) => {
+    if (signal.aborted) throw signal.reason
+    return fn(item)
+  }
+}
+
+/** `fn` with the signal a peer has to make itself: an `AbortController` per item. */
+function withController(fn: Fn): Fn {
+  return (item) => {
+    const { signal } = new AbortController()
+    if (signal.aborted) throw signal.reason
+    return fn(item)
+  }
+}
+
+/** The per-item timeout p-map users compose: p-timeout around every call. */
+function withPTimeout(fn: Fn): Fn {
+  return (item) => pTimeout(Promise.resolve(fn(item)), { milliseconds: TIMEOUT })
+}
+
+/** `parallelMapSettled`'s records, as a p-map user would build them. */
+function settledRecords(fn: Fn): (item: number) => Promise<PromiseSettledResult<number>> {
+  return (item) =>
+    Promise.resolve()
+      .then(() => fn(item))
+      .then(
+        (value): PromiseSettledResult<number> => ({ status: 'fulfilled', value }),
+        (reason: unknown): PromiseSettledResult<number> => ({ status: 'rejected', reason }),
+      )
+}
+
+const ours =
+  (options: () => ParallelMapOptions<number>): Pass =>
+  (items, fn) =>
+    parallelMap(fn, options())(items)
+
+const peer: Pass = (items, fn) => pMapIterable(items, fn, { concurrency: CONCURRENCY })
+
+/** One option set: how foreach-parallel runs with it, and the closest peer composition. */
+interface OptionSet {
+  readonly name: string
+  readonly ours: Pass
+  readonly peerName: string
+  readonly peer: Pass
+  /** Its `fn` reads `signal`: its process also times the baseline with an `AbortController` per item. */
+  readonly readsSignal?: boolean
+}
+
+const optionSets: readonly OptionSet[] = [
+  { name: 'none', ours: ours(() => ({ concurrency: CONCURRENCY })), peerName: 'pMapIterable', peer },
+  {
+    name: 'onProgress',
+    ours: ours(() => ({ concurrency: CONCURRENCY, onProgress: noop })),
+    peerName: 'pMapIterable',
+    peer,
+  },
+  {
+    name: 'parallelMapSettled',
+    ours: (items, fn) => parallelMapSettled(fn, { concurrency: CONCURRENCY })(items),
+    peerName: 'pMapIterable + records',
+    peer: (items, fn) => pMapIterable(items, settledRecords(fn), { concurrency: CONCURRENCY }),
+  },
+  {
+    name: `timeout: ${TIMEOUT}`,
+    ours: ours(() => ({ concurrency: CONCURRENCY, timeout: TIMEOUT })),
+    peerName: 'pMapIterable + p-timeout',
+    peer: (items, fn) => peer(items, withPTimeout(fn)),
+  },
+  {
+    name: 'retry: { retries: 2 }',
+    ours: ours(() => ({ concurrency: CONCURRENCY, retry: { retries: 2 } })),
+    peerName: 'pMapIterable',
+    peer,
+  },
+  {
+    name: 'fn reads signal',
+    ours: (items, fn) => parallelMap(readingSignal(fn), { concurrency: CONCURRENCY })(items),
+    peerName: 'pMapIterable + AbortController',
+    readsSignal: true,
+    peer: (items, fn) => peer(items, withController(fn)),
+  },
+  {
+    name: 'concurrencyLimit(8)',
+    ours: ours(() => ({ concurrency: concurrencyLimit(CONCURRENCY) })),
+    peerName: 'pMapIterable',
+    peer,
+  },
+  {
+    name: 'all of them',
+    ours: (items, fn) =>
+      parallelMapSettled(readingSignal(fn), {
+        concurrency: concurrencyLimit(CONCURRENCY),
+        onProgress: noop,
+        timeout: TIMEOUT,
+        retry: { retries: 2 },
+      })(items),
+    peerName: 'pMapIterable + p-timeout + AbortController + records',
+    readsSignal: true,
+    peer: (items, fn) => pMapIterable(items, settledRecords(withPTimeout(withController(fn))), { concurrency: CONCURRENCY }),
+  },
+]
+
+interface Entry {
+  readonly name: string
+  readonly pass: Pass
+  readonly fn: Fn
+  readonly ms: number[]
+}
+
+function valueOf(output: unknown): unknown {
+  return typeof output === 'object' && output !== null && 'value' in output ? output.value : output
+}
+
+/** One pass, checked as it goes (the output is not kept: a streaming consumer does not keep it). */
+async function time(entry: Entry, items: readonly number[]): Promise<number> {
+  let count = 0
+  let wrong = -1
+  const start = performance.now()
+  for await (const output of entry.pass(items, entry.fn)) {
+    if (valueOf(output) !== ++count && wrong === -1) wrong = count - 1
+  }
+  const ms = performance.now() - start
+  if (count !== items.length || wrong !== -1) {
+    throw new Error(`${entry.name}: ${count} of ${items.length} results, first wrong at ${wrong}`)
+  }
+  return ms
+}
+
+/** Warm-up rounds, then timed rounds; each round runs every entry once, starting with a different one. */
+async function takeTurns(entries: readonly Entry[], { warmups, runs }: typeof ROUNDS): Promise<void> {
+  const items = Array.from({ length: ITEMS }, (_, i) => i)
+  for (let round = 0; round < warmups + runs; round++) {
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[(round + i) % entries.length]!
+      const ms = await time(entry, items)
+      if (round >= warmups) entry.ms.push(ms)
+    }
+  }
+}
+
+const samples = (ms: readonly number[]) => ms.map((value) => ({ ms: value }))
+
+/** What a child process reports: per entry, its median and its paired ratio to the first entry. */
+type ChildReport = Record<string, { readonly ms: number; readonly ratio: number }>
+
+/**
+ * One process: `--rows` times option sets against the baseline (and, when a set reads `signal`,
+ * the baseline with an `AbortController` per item); `--peer` times one set against its peer. A
+ * peer runs in a process of its own because the garbage it leaves is collected during whatever
+ * runs next, which would otherwise be foreach-parallel or the baseline half the time.
+ */
+async function child(mode: string, setNames: readonly string[], kind: string): Promise<ChildReport> {
+  const fn = fns[kind]!
+  const sets = optionSets.filter((set) => setNames.includes(set.name))
+  const oursEntries = sets.map((set): Entry => ({ name: set.name, pass: set.ours, fn, ms: [] }))
+  let entries: Entry[]
+  if (mode === '--peer') entries = [oursEntries[0]!, { name: 'peer', pass: sets[0]!.peer, fn, ms: [] }]
+  else {
+    const controller = { name: 'baseline + AbortController', pass: baseline, fn: withController(fn), ms: [] }
+    const signal = sets.some((set) => set.readsSignal) ? [controller] : []
+    entries = [{ name: 'baseline', pass: baseline, fn, ms: [] }, ...signal, ...oursEntries]
+  }
+  await takeTurns(entries, mode === '--peer' ? PEER_ROUNDS : ROUNDS)
+  const report: ChildReport = {}
+  for (const entry of entries) {
+    report[entry.name] = { ms: median(entry.ms), ratio: pairedRatio(samples(entry.ms), samples(entries[0]!.ms)) }
+  }
+  return report
+}
+
+function spawnChild(args: readonly string[]): ChildReport {
+  const script = fileURLToPath(import.meta.url)
+  const result = spawnSync(process.execPath, [...process.execArgv, script, ...args], { encoding: 'utf8' })
+  if (result.status !== 0) throw new Error(`bench child ${args.join(' ')} failed:\n${result.stderr}`)
+  return JSON.parse(result.stdout) as ChildReport
+}
+
+/**
+ * The issue's targets: every set within 2× the baseline; reading `signal` within the baseline
+ * plus one `AbortController` per item (measured in the same process); a per-item timeout at least
+ * 3× faster than p-map + p-timeout; a Limiter within 10 % of the plain number (`none`).
+ */
+function target(name: string, vsBaseline: number, peerVsOurs: number, controller: number, none: number): string {
+  const verdict = (met: boolean, what: string) => `${met ? 'met' : 'MISSED'}: ${what}`
+  if (name === 'fn reads signal') return verdict(vsBaseline <= controller, `≤ ${fixed(controller)}× (baseline + AbortController)`)
+  if (name.startsWith('timeout')) {
+    return `${verdict(vsBaseline <= 2, '≤ 2×')}; ${verdict(peerVsOurs >= 3, 'peer ≥ 3×')}`
+  }
+  if (name.startsWith('concurrencyLimit')) {
+    return `${verdict(vsBaseline <= 2, '≤ 2×')}; ${verdict(vsBaseline <= 1.1 * none, `≤ 1.1 × none = ${fixed(1.1 * none)}×`)}`
+  }
+  return verdict(vsBaseline <= 2, '≤ 2×')
+}
+
+const fixed = (value: number, digits = 2) => value.toFixed(digits)
+
+function parent(): void {
+  const started = new Date()
+  console.log(`${environment()}\n${started.toISOString()}\n`)
+  for (const kind of Object.keys(fns)) {
+    const mixed = spawnChild(['--rows', kind, ...optionSets.map((set) => set.name)])
+    const own = optionSets.map((set) => spawnChild(['--rows', kind, set.name]))
+    const peers = optionSets.map((set) => spawnChild(['--peer', kind, set.name]).peer!)
+    const none = own[0]![optionSets[0]!.name]!.ratio
+    const rows = optionSets.map((set, i) => {
+      const report = own[i]!
+      const mine = report[set.name]!
+      const controller = report['baseline + AbortController']?.ratio ?? NaN
+      return [
+        set.name,
+        fixed(mine.ms, 1),
+        `${fixed(mine.ratio)}×`,
+        `${fixed(mixed[set.name]!.ratio)}×`,
+        `${set.peerName}: ${fixed(peers[i]!.ms, 1)} ms, ${fixed(peers[i]!.ratio)}×`,
+        target(set.name, mine.ratio, peers[i]!.ratio, controller, none),
+      ]
+    })
+    const controller = own.flatMap((report) => report['baseline + AbortController']?.ratio ?? [])
+    const baselineMs = own.map((report) => report.baseline!.ms)
+    console.log(`#### ${kind} fn, ${ITEMS.toLocaleString('en-US')} items, concurrency ${CONCURRENCY}\n`)
+    console.log(
+      table(
+        ['option set', 'median ms', '÷ baseline', '÷ baseline, mixed process', 'peer: median, its time ÷ ours', 'target'],
+        rows,
+      ),
+    )
+    console.log(
+      `\nBaseline: median ${fixed(median(baselineMs), 1)} ms over the processes. One \`new AbortController()\` per item ` +
+        `on top of it, in the processes whose fn reads signal: ${controller.map((ratio) => `${fixed(ratio)}×`).join(', ')} ` +
+        `the baseline; in the mixed process ${fixed(mixed['baseline + AbortController']!.ratio)}×.\n`,
+    )
+  }
+  const seconds = ((Date.now() - started.getTime()) / 1000).toFixed(0)
+  console.log(`${environment()} at the end; ${seconds} s in all.`)
+}
+
+const args = process.argv.slice(2)
+if (args[0] === '--rows' || args[0] === '--peer') {
+  const report = await child(args[0], args.slice(2), args[1]!)
+  process.stdout.write(JSON.stringify(report))
+} else {
+  parent()
+}
