@@ -8,6 +8,7 @@ import type { Queued, StartQueue } from '../scheduler/seams.js'
  * or taken by another run that shares it.)
  */
 export class FifoStartQueue<Q extends Queued<unknown>> implements StartQueue<Q> {
+  readonly fifo = true
   readonly #waiting = new Deque<Q>()
 
   get length(): number {

@@ -88,8 +88,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   #progress: ProgressReports | undefined = undefined
   #reports: Reports | undefined = undefined
   /**
-   * No option that acts on every item is on (a gate, a start queue, settled records, `onProgress`,
-   * `onReport`): tasks start and succeed on the lean path, without a check per option.
+   * No option that acts on every item is on (a start queue other than a FIFO, settled records,
+   * `onProgress`, `onReport`): tasks start and succeed on the lean path, which checks for a gate only.
    */
   #lean: boolean
 
@@ -111,8 +111,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#errors = config.policy === 'continue' ? new ErrorList() : undefined
     this.#records = config.policy === 'settled' ? new SettledRecords() : undefined
     this.#lean =
-      this.#gate === undefined &&
-      this.#queue === undefined &&
+      (this.#queue === undefined || this.#queue.fifo === true) &&
       this.#records === undefined &&
       config.onProgress === undefined &&
       config.onReport === undefined
@@ -211,7 +210,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
         if (this.#queue !== undefined && this.#queue.length > 0 && this.#startQueued()) continue
         // Handing results out (or passing dropped ones) frees read-ahead room: pull again at once.
         if (!this.#canPull() && !(this.#flush() && this.#canPull())) break
-        if (--this.#budget < 0) {
+        if (--this.#budget < 0 && this.#mustYield()) {
           this.#yield()
           break
         }
@@ -234,6 +233,19 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       this.#filling = false
     }
     this.#flush()
+  }
+
+  /**
+   * The budget is spent: whether the run must let the event loop run now, which it must when its
+   * read-ahead allows more than a slice. A gate's read-ahead follows its limit, which may change
+   * during the run: while it is within a slice, the consumer's `next()` calls pace the run, and the
+   * budget starts again instead (a turn of the event loop every slice would cost more than the
+   * items themselves).
+   */
+  #mustYield(): boolean {
+    if (this.#readAhead !== undefined || 2 * this.#gate!.limit > SLICE) return true
+    this.#budget = SLICE
+    return false
   }
 
   /** The budget is spent: the loop goes on after the event loop has had a turn. */
@@ -271,9 +283,11 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     const task = new Task(item, this.#pulled++, this.#reports)
     this.#output.pulled(task)
     const queue = this.#queue
-    if (queue === undefined) {
-      if (this.#lean) this.#running.count++
-      else this.#begin(task)
+    if (queue === undefined || (queue.fifo === true && queue.length === 0 && this.#mayStart())) {
+      if (this.#lean) {
+        this.#running.count++
+        this.#gate?.started()
+      } else this.#begin(task)
       this.#attempts.start(task)
       return
     }
@@ -331,12 +345,14 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   /** A task's final outcome: frees its slot, applies the failure policy, and hands results on. */
   settle(task: Task<T>, ok: boolean, value: unknown): void {
     if (ok && this.#lean && task.state === 'running') {
-      // The lean path: a success with no option to serve.
+      // The lean path: a success with no option to serve but a gate.
       task.context = undefined
       this.#running.settled(task)
       task.value = value
       task.state = 'fulfilled'
       this.#output.finished(task)
+      // Only now, as in #settleWithOptions: the gate may wake this very run at once.
+      this.#gate?.ended()
     } else {
       this.#settleWithOptions(task, ok, value)
     }

@@ -76,6 +76,11 @@ export interface StartQueue<Q extends Queued<unknown>> {
   /** Items waiting. */
   readonly length: number
   /**
+   * The queue only keeps input order (its {@link ended} does nothing): while it is empty, a pulled
+   * item that may start starts at once without passing through it, on the run's fast path.
+   */
+  readonly fifo?: boolean
+  /**
    * A pulled item. If this throws (a `key` function that throws), the item fails with that error
    * without a call, as a throw of `fn` would fail it.
    */

@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events'
 import { Readable } from 'node:stream'
 import { ReadableStream } from 'node:stream/web'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { collect, parallelMap, parallelMapSettled, TimeoutError, type TaskContext } from '../../src/index.js'
+import { collect, concurrencyLimit, parallelMap, parallelMapSettled, TimeoutError, type TaskContext } from '../../src/index.js'
 import { SLICE } from '../../src/scheduler/run.js'
 import {
   failOnUnhandledRejections,
@@ -119,6 +119,29 @@ describe('concurrency: Infinity that scales', () => {
     setImmediate(() => (turned = true))
     for (let i = 0; i < 10 * SLICE; i++) await iterator.next()
     expect(turned).toBe(false)
+  })
+
+  it('nor does a run on a Limiter whose read-ahead (twice its limit) is within a slice', async () => {
+    const iterator = parallelMap((x: number) => x, { concurrency: concurrencyLimit(8) })(range(10 * SLICE))
+    let turned = false
+    setImmediate(() => (turned = true))
+    for (let i = 0; i < 10 * SLICE; i++) await iterator.next()
+    expect(turned).toBe(false)
+  })
+
+  it('a run on a Limiter whose read-ahead exceeds a slice fills in slices', async () => {
+    let calls = 0
+    const iterator = parallelMap(
+      async (x: number) => {
+        calls++
+        return x
+      },
+      { concurrency: concurrencyLimit(Infinity), ordered: false },
+    )(range(10 * SLICE))
+    const first = iterator.next()
+    expect(calls).toBe(SLICE)
+    expect(await first).toEqual({ done: false, value: 0 })
+    await iterator.return?.()
   })
 })
 

@@ -222,8 +222,62 @@ function keyedQueue<T>(keyOf: (item: T) => string, perKey: number): StartQueueFa
   return factory
 }
 
+/** An order-only queue that records what passed through it. */
+function fifoQueue(): StartQueueFactory & { added: number[] } {
+  const factory = (<Q extends Queued<unknown>>(): StartQueue<Q> => {
+    const waiting: Q[] = []
+    return {
+      fifo: true,
+      get length() {
+        return waiting.length
+      },
+      add(queued) {
+        factory.added.push(queued.index)
+        waiting.push(queued)
+      },
+      next: () => waiting.shift(),
+      ended() {},
+      drop: (from) => waiting.splice(waiting.findIndex((queued) => queued.index >= from) >>> 0),
+    }
+  }) as StartQueueFactory & { added: number[] }
+  factory.added = []
+  return factory
+}
+
 describe('the start-order seam: a StartQueue', () => {
   const hostOf = (url: string) => url.split('/')[0]!
+
+  it('a FIFO queue is passed by while it is empty and a call may start, and used when the gate closed during a pull', async () => {
+    const limiter = new FakeLimiter(2)
+    const queue = fifoQueue()
+    const tasks = new Tasks<number>()
+    let arrive: (() => void) | undefined
+    async function* source() {
+      yield 0
+      yield 1
+      // The pull of 2 is under way while the limiter pauses: 2 arrives when it may not start.
+      await new Promise<void>((resolve) => (arrive = resolve))
+      yield 2
+    }
+    const iterator = run(tasks.fn, { ...withGate(limiter, { concurrency: 2, readAhead: 4 }), queue }, source())
+    const results = range(3).map(() => iterator.next())
+    await ticks()
+    expect(tasks.items()).toEqual([0, 1])
+    expect(queue.added).toEqual([])
+    tasks.call(0).resolve(10)
+    await ticks()
+    limiter.paused = true
+    arrive!()
+    await ticks()
+    expect(queue.added).toEqual([2])
+    expect(tasks.items()).toEqual([0, 1])
+    limiter.resume()
+    expect(tasks.items()).toEqual([0, 1, 2])
+    tasks.call(1).resolve(11)
+    tasks.call(2).resolve(12)
+    expect((await Promise.all(results)).map((r) => r.value)).toEqual([10, 11, 12])
+    expect(limiter.running).toBe(0)
+  })
 
   it('lets an item whose key is busy wait without holding up other keys; output stays in input order', async () => {
     const queue = keyedQueue(hostOf, 1)
