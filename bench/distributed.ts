@@ -5,7 +5,7 @@
 // 2. 10-20 ms I/O-bound jobs with 1, 2 and 4 server processes;
 // 3. cancellation latency: the driver aborts a running job, the server process notes when the
 //    job's signal aborts (both clocks are this machine's).
-// Usage: npm run bench:distributed [-- --trivial 1000 --io 400 --samples 100 --runs 3]
+// Usage: npm run bench:distributed [-- --trivial 1000 --io 800 --samples 100 --runs 5]
 // The file is also its own server process: `--serve KIND QUEUE CONCURRENCY` (internal).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -24,9 +24,9 @@ const { values } = parseArgs({
   options: {
     serve: { type: 'string', multiple: true },
     trivial: { type: 'string', default: '1000' },
-    io: { type: 'string', default: '400' },
+    io: { type: 'string', default: '800' },
     samples: { type: 'string', default: '100' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
   },
   allowPositionals: true,
   strict: false,
