@@ -124,20 +124,6 @@ export class SourceReader<T> {
   }
 
   /**
-   * Closes the source once: calls its `return()` unless it has ended or failed. Resolves once that
-   * has settled, or at once while a pull is pending (an async generator queues `return()` behind
-   * that pull, which may never settle); never rejects. Later pulls answer done.
-   */
-  close(): Promise<void> {
-    if (this.#closing === undefined) {
-      const finished = this.#done
-      this.#done = true
-      this.#closing = finished ? Promise.resolve() : closeIterator(this.#iterator, this.#pulling)
-    }
-    return this.#closing
-  }
-
-  /**
    * Closes the source once, as a stage of a pipeline does (guarantee 5 through a pipeline): its
    * `return()` is awaited even while a pull is pending, unless the source queues `return()` behind
    * that pull (see `queuesReturn`), and it is called on a source whose pull failed too: a no-op for
