@@ -2,7 +2,6 @@
 // Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { delay } from 'abort-controller-x'
 import { checkDuration, checkInteger, checkOptions, checkSignal, checkSource } from '../errors.js'
-import { Deque } from '../internal/deque.js'
 import { StepIterator, type Step } from '../internal/step-iterator.js'
 import type { Source } from '../types.js'
 
@@ -16,6 +15,45 @@ export interface ThrottleOptions {
   readonly signal?: AbortSignal
 }
 
+/**
+ * When each item still in the window went out (`performance.now()` ms), oldest first: a ring of
+ * unboxed numbers, which grows as needed (never past `limit` entries).
+ */
+class HandedAt {
+  #times = new Float64Array(16)
+  #head = 0
+  length = 0
+
+  /** The oldest time; only when `length > 0`. */
+  oldest(): number {
+    return this.#times[this.#head]!
+  }
+
+  shift(): number {
+    const time = this.#times[this.#head]!
+    this.#head = (this.#head + 1) & (this.#times.length - 1)
+    this.length--
+    return time
+  }
+
+  push(time: number): void {
+    if (this.length === this.#times.length) this.#grow()
+    const times = this.#times
+    times[(this.#head + this.length) & (times.length - 1)] = time
+    this.length++
+  }
+
+  #grow(): void {
+    const old = this.#times
+    const times = new Float64Array(old.length * 2)
+    // The ring unrolled: from the head to the end, then the part that wrapped around.
+    times.set(old.subarray(this.#head))
+    times.set(old.subarray(0, this.#head), old.length - this.#head)
+    this.#times = times
+    this.#head = 0
+  }
+}
+
 class ThrottleIterator<T> extends StepIterator<T, T> {
   readonly #limit: number
   readonly #interval: number
@@ -24,7 +62,7 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
    * When each of the last `limit` items was handed out (`performance.now()`), oldest first; those
    * handed out more than an interval ago are dropped, so a limit that never binds keeps little.
    */
-  readonly #handedAt = new Deque<number>()
+  readonly #handedAt = new HandedAt()
   /** Aborted when the iteration ends, to end a wait at once. */
   readonly #stopped = new AbortController()
 
@@ -61,7 +99,7 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
     const handedAt = this.#handedAt
     const now = performance.now()
     // An item handed out a whole interval ago no longer counts: only the window's are kept.
-    while (handedAt.length > 0 && handedAt.peek()! <= now - this.#interval) handedAt.shift()
+    while (handedAt.length > 0 && handedAt.oldest() <= now - this.#interval) handedAt.shift()
     if (handedAt.length === this.#limit) return this.#waitForSlot(result)
     handedAt.push(now)
     return result

@@ -1,3 +1,4 @@
+import { ANSWERS_ON_RETURN } from '../internal/iterator.js'
 import { Outbox } from '../internal/outbox.js'
 import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Mapper, Source } from '../types.js'
@@ -561,6 +562,9 @@ export class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   static shapeKeeper: ParallelIterator<unknown, unknown> | undefined
 
   readonly #run: Run<T, R>
+
+  /** `return()` answers pending `next()` calls at once (done): operators after it may chain its answers. */
+  readonly [ANSWERS_ON_RETURN] = true
 
   constructor(fn: Mapper<T, unknown>, config: Config, source: Source<T>) {
     this.#run = new Run(fn, config, source)
