@@ -110,7 +110,7 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
     // The slot of the oldest of the last `limit` items frees up `interval` ms after it went out.
     // Timers may fire a little early against performance.now(), so wait until it really has
     // (in whole milliseconds, the timers' own grain).
-    const free = handedAt.shift()! + this.#interval
+    const free = handedAt.shift() + this.#interval
     for (let wait = free - performance.now(); wait > 0; wait = free - performance.now()) {
       await delay(this.#stopped.signal, Math.ceil(wait))
     }
