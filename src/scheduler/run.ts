@@ -1,4 +1,4 @@
-import { ANSWERS_ON_RETURN } from '../internal/iterator.js'
+import { ANSWERS_ON_RETURN, NEXT_NOW, type AnswersNow } from '../internal/iterator.js'
 import { Outbox } from '../internal/outbox.js'
 import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Mapper, Source } from '../types.js'
@@ -127,6 +127,12 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   }
 
   next(): Promise<IteratorResult<R>> {
+    const answer = this.nextNow()
+    return answer instanceof Promise ? answer : Promise.resolve(answer)
+  }
+
+  /** {@link next}, answering a result that is ready as it is, not in a promise (see `NEXT_NOW`). */
+  nextNow(): IteratorResult<R> | Promise<IteratorResult<R>> {
     if (this.#phase === 'idle') this.#start()
     const outbox = this.#outbox
     if (outbox.closed) return outbox.answerClosed()
@@ -135,7 +141,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       if (answer === ENDED) return outbox.answerClosed()
       if (answer !== NOT_READY) {
         this.#fill()
-        return Promise.resolve(answer)
+        return answer
       }
     }
     const parked = outbox.park()
@@ -552,7 +558,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
  * The iterator `parallelMap` returns: a hand-written async iterator (no async generator on the hot
  * path) in front of its {@link Run}, showing users the iterator protocol only.
  */
-export class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
+export class ParallelIterator<T, R> implements AsyncIterableIterator<R>, AnswersNow<R> {
   /**
    * One idle instance, kept for the life of the module. V8 holds an object's hidden class only
    * weakly: a full GC that finds no live iterator drops it and deoptimizes the scheduler code
@@ -576,6 +582,11 @@ export class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   next(): Promise<IteratorResult<R>> {
     return this.#run.next()
+  }
+
+  /** `next()` for the operators after it: a result that is ready is answered as it is. */
+  [NEXT_NOW](): IteratorResult<R> | Promise<IteratorResult<R>> {
+    return this.#run.nextNow()
   }
 
   /**
