@@ -117,6 +117,8 @@ async function leave(run: Case): Promise<{ atExit: number; afterDispose: number;
     if (exit.kind === 'return') {
       for (; seen < exit.after && !(await iterator.next()).done; seen++);
       const pending = iterator.next()
+      // It may reject while this waits (an item's error): awaited below, it is the loop's error.
+      pending.catch(() => {})
       await new Promise((resolve) => setTimeout(resolve, exit.after % 3))
       await iterator.return!()
       await pending
