@@ -17,16 +17,23 @@ export interface ThrottleOptions {
 
 const RESOLVED: Promise<void> = Promise.resolve()
 
+/** Items that go out within this many ms of an entry's first share the entry (see {@link HandedAt}). */
+const GRAIN = 0.1
+
 /**
  * When the items still in the window went out (`performance.now()` ms), oldest first, as entries
  * of a time and how many items went out then: rings of unboxed numbers, which grow as needed
- * (never past `limit` entries).
+ * (never past `limit` entries). Items that go out within {@link GRAIN} ms share an entry with the
+ * time of the last of them: the others count a little longer, never shorter, and a fast stream
+ * keeps few entries.
  */
 class HandedAt {
   #times: Float64Array = new Float64Array(16)
   #counts: Float64Array = new Float64Array(16)
   #head = 0
   #entries = 0
+  /** When the newest entry's first item went out. */
+  #newestSince = -Infinity
   /** Items in the log. */
   total = 0
 
@@ -45,12 +52,19 @@ class HandedAt {
   }
 
   push(time: number, count: number): void {
+    this.total += count
+    if (this.#entries > 0 && time - this.#newestSince < GRAIN) {
+      const newest = (this.#head + this.#entries - 1) & (this.#times.length - 1)
+      this.#times[newest] = time
+      this.#counts[newest]! += count
+      return
+    }
     if (this.#entries === this.#times.length) this.#grow()
     const at = (this.#head + this.#entries) & (this.#times.length - 1)
     this.#times[at] = time
     this.#counts[at] = count
     this.#entries++
-    this.total += count
+    this.#newestSince = time
   }
 
   #grow(): void {
