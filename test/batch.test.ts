@@ -80,6 +80,22 @@ describe('batch: sizes', () => {
   })
 })
 
+describe('batch: over an operator with its items ready', () => {
+  it('takes a long run of ready items without a stack as deep as the run', async () => {
+    const count = 50_000
+    const mapped = parallelMap((x: number) => x, { concurrency: count, readAhead: count })(
+      Array.from({ length: count }, (_, i) => i),
+    )
+    expect(await mapped.next()).toEqual({ done: false, value: 0 })
+    // The other results are all ready: the batch takes them in one step, 64 at a time.
+    await vi.runAllTimersAsync()
+    const batches = batch(count)(mapped)
+    const first = await batches.next()
+    expect(first.value).toHaveLength(count - 1)
+    expect(first.value?.at(-1)).toBe(count - 1)
+  })
+})
+
 describe('batch: maxWait', () => {
   it('sends a partial batch at maxWait over a parallelMap that had some results ready and waits for the next', async () => {
     const slowFrom2 = (x: number): number | Promise<number> =>
