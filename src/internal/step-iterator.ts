@@ -37,6 +37,8 @@ const READY_PULLS = 64
  * one of this package's iterators (`ANSWERS_ON_RETURN`), a call made while no step runs is
  * answered by its step's first pull itself, chained to the source's answer, without a promise of
  * its own: `return()` answers it at once all the same, since such a source then answers the pull.
+ * And an item such a source has ready is decided on at once (`NEXT_NOW`), with no promise at all;
+ * this iterator answers the operator after it the same way.
  */
 export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable, AnswersNow<Out> {
   #source: Source<In> | undefined
