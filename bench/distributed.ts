@@ -5,7 +5,7 @@
 // 2. 10-20 ms I/O-bound jobs with 1, 2 and 4 server processes;
 // 3. cancellation latency: the driver aborts a running job, the server process notes when the
 //    job's signal aborts (both clocks are this machine's).
-// Usage: npm run bench:distributed [-- --trivial 1000 --io 400 --samples 100 --runs 3]
+// Usage: npm run bench:distributed [-- --trivial 1000 --io 800 --samples 100 --runs 5]
 // The file is also its own server process: `--serve KIND QUEUE CONCURRENCY` (internal).
 import { fork, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
@@ -24,9 +24,9 @@ const { values } = parseArgs({
   options: {
     serve: { type: 'string', multiple: true },
     trivial: { type: 'string', default: '1000' },
-    io: { type: 'string', default: '400' },
+    io: { type: 'string', default: '800' },
     samples: { type: 'string', default: '100' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
   },
   allowPositionals: true,
   strict: false,
@@ -207,13 +207,16 @@ async function main(): Promise<void> {
   // ---- 2. I/O-bound jobs on 1, 2 and 4 server processes --------------------------------------
   const ioItems = Array.from({ length: Number(values.io) }, (_, i) => i)
   const perServer = 4
+  // The driver's window: twice the slots of the most servers, so that no server idles while a result
+  // travels back and the next job comes in (see the trivial rows).
+  const window = 2 * 4 * perServer
   const ioRows = []
   let single = 0
   for (const count of [1, 2, 4]) {
     const q = `bench-io${count}-${run}`
     const servers = Array.from({ length: count }, () => startServer('io', q, perServer))
     const ioRun = (items: number[]): Promise<void> =>
-      drain(distributedMap<number, number>(q, { connection: REDIS_URL, concurrency: 4 * perServer })(items))
+      drain(distributedMap<number, number>(q, { connection: REDIS_URL, concurrency: window })(items))
     await warmUp(servers, () => ioRun(ioItems.slice(0, 4 * perServer)))
     let ms = Infinity
     for (let round = 0; round < runs; round++) {
@@ -231,7 +234,7 @@ async function main(): Promise<void> {
       'ideal jobs/s': Math.round((count * perServer * 1000) / 15),
     })
   }
-  console.log(`\nI/O-bound jobs (10-20 ms each): ${ioItems.length} items, concurrency ${4 * perServer}, ${perServer} per server process`)
+  console.log(`\nI/O-bound jobs (10-20 ms each): ${ioItems.length} items, concurrency ${window}, ${perServer} per server process`)
   console.table(ioRows)
 
   // ---- 3. cancellation latency ---------------------------------------------------------------

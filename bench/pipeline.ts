@@ -6,7 +6,9 @@ import { batch, drop, merge, parallelMap, slice, take, throttle, timeout } from 
  * concurrency 8, then operators that never bind added one at a time, against a hand-written async
  * generator stage that fuses the same map, batch and take over the same source. Each round runs
  * every row once, starting with a different one; a row's ratio and cost pair it with the fused
- * generator and with `parallelMap` alone in the same round, median over the rounds.
+ * generator and with `parallelMap` alone in the same round, median over the rounds. The cost is
+ * given in wall time and in this process's CPU time (`process.cpuUsage()`), which leaves out the
+ * time spent waiting for a core on a loaded machine.
  * Run: `npm run bench:pipeline` (`-- --quick` for fewer rounds).
  */
 
@@ -74,14 +76,16 @@ const rows: [string, Row][] = [
   ],
 ]
 
-/** Drains one row and returns the ms it took, checking the item count. */
-async function time(row: Row, items: readonly number[]): Promise<number> {
+/** Drains one row and returns the ms it took, in wall time and in CPU time, checking the item count. */
+async function time(row: Row, items: readonly number[]): Promise<{ wall: number; cpu: number }> {
   const start = performance.now()
+  const cpuStart = process.cpuUsage()
   let count = 0
   for await (const value of row(items)) count += Array.isArray(value) ? value.length : 1
-  const ms = performance.now() - start
+  const cpu = process.cpuUsage(cpuStart)
+  const wall = performance.now() - start
   if (count !== ITEMS) throw new Error(`expected ${ITEMS} items, got ${count}`)
-  return ms
+  return { wall, cpu: (cpu.user + cpu.system) / 1000 }
 }
 
 function median(values: readonly number[]): number {
@@ -92,11 +96,14 @@ function median(values: readonly number[]): number {
 
 const items = Array.from({ length: ITEMS }, (_, i) => i)
 const samples = rows.map(() => [] as number[])
+const cpuSamples = rows.map(() => [] as number[])
 for (let round = 0; round < WARMUPS + RUNS; round++) {
   for (let i = 0; i < rows.length; i++) {
     const index = (round + i) % rows.length
-    const ms = await time(rows[index]![1], items)
-    if (round >= WARMUPS) samples[index]!.push(ms)
+    const { wall, cpu } = await time(rows[index]![1], items)
+    if (round < WARMUPS) continue
+    samples[index]!.push(wall)
+    cpuSamples[index]!.push(cpu)
   }
 }
 
@@ -106,12 +113,18 @@ const ALONE = 1
 const load = loadavg().map((value) => value.toFixed(1)).join(' ')
 console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load}`)
 console.log(`${ITEMS} items, concurrency ${CONCURRENCY}, ${RUNS} rounds after ${WARMUPS} warm-up rounds; medians.\n`)
-console.log('| pipeline | ns/item | ÷ fused | + ns/item over parallelMap |')
-console.log('|---|---:|---:|---:|')
+console.log('| pipeline | ns/item | ÷ fused | + ns/item over parallelMap | CPU: ÷ fused | CPU: + ns/item |')
+console.log('|---|---:|---:|---:|---:|---:|')
+/** The median ratio to the fused generator, and the median ns/item over `parallelMap` alone, of one row. */
+function paired(of: number[][], index: number): [string, string] {
+  const perRound = of[index]!
+  const overFused = median(perRound.map((ms, round) => ms / of[FUSED]![round]!)).toFixed(2)
+  const extra = median(perRound.map((ms, round) => ns(ms - of[ALONE]![round]!))).toFixed(0)
+  return [overFused, index === FUSED || index === ALONE ? '' : extra]
+}
 rows.forEach(([name], index) => {
-  const perRound = samples[index]!
-  const overFused = median(perRound.map((ms, round) => ms / samples[FUSED]![round]!))
-  const extra = median(perRound.map((ms, round) => ns(ms - samples[ALONE]![round]!)))
-  const cost = index === FUSED || index === ALONE ? '' : extra.toFixed(0)
-  console.log(`| ${name} | ${ns(median(perRound)).toFixed(0)} | ${overFused.toFixed(2)} | ${cost} |`)
+  const [overFused, extra] = paired(samples, index)
+  const [cpuOverFused, cpuExtra] = paired(cpuSamples, index)
+  const cells = [ns(median(samples[index]!)).toFixed(0), overFused, extra, cpuOverFused, cpuExtra]
+  console.log(`| ${name} | ${cells.join(' | ')} |`)
 })

@@ -5,6 +5,9 @@
  *    request with its own timeout, and print both times and the speed-up.
  * 2. "Server Health Check": check every server with `parallelMapSettled` and write one CSV row per
  *    server (`Export-Csv "server-health-….csv"`).
+ * 3. The seeds' advice, "test throttle limits to find optimal performance", done by the library:
+ *    `concurrency: 'auto'` against a service that serves 8 requests at once (past that, requests
+ *    queue and latency climbs), next to a few fixed limits.
  *
  * Run: `npm run demo` (or `node --import tsx examples/demo.ts --servers 30 --time-scale 0.1 --out DIR`).
  */
@@ -12,7 +15,18 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { collect, drain, parallelMap, parallelMapSettled, pipe, TimeoutError, type Progress, type Settled } from '../src/index.js'
+import {
+  adaptiveConcurrency,
+  collect,
+  drain,
+  parallelMap,
+  parallelMapSettled,
+  pipe,
+  TimeoutError,
+  type Limiter,
+  type Progress,
+  type Settled,
+} from '../src/index.js'
 import { toCsv } from './csv.js'
 import { progressView } from './progress.js'
 import { startServer, type Host } from './server.js'
@@ -34,7 +48,22 @@ export interface DemoResult {
   readonly parallelMs: number
   readonly reportPath: string
   readonly statuses: Readonly<Record<HealthStatus, number>>
+  /** Step 3: the limit `'auto'` found, and the load each limit tried carried. */
+  readonly limits: { readonly found: number; readonly runs: readonly LimitRun[] }
 }
+
+/** One limit's time against the service of step 3. */
+export interface LimitRun {
+  /** The limit its requests ran under (the median, for a limiter). */
+  readonly limit: number
+  readonly perSecond: number
+  readonly medianMs: number
+}
+
+/** Requests the service of step 3 serves at once: past that they queue, and latency climbs. */
+const CAPACITY = 8
+/** How long the service of step 3 takes per request, in ms, when nothing queues. */
+const SERVICE_MS = 25
 
 /** A non-2xx answer: the server is up but the request failed. */
 class HttpError extends Error {
@@ -90,6 +119,65 @@ async function withProgress<T>(title: string, total: number, work: (onProgress: 
     return await work(view.update)
   } finally {
     view.stop()
+  }
+}
+
+/** The middle value of `values`, sorted in place; 0 for none. */
+function median(values: number[]): number {
+  values.sort((a, b) => a - b)
+  return values[values.length >> 1] ?? 0
+}
+
+/**
+ * Requests `hosts` round and round for `ms`, `concurrency` at a time, and measures the answers per
+ * second, their median latency, and the median limit they ran under. The source stops at the
+ * deadline; the calls in flight finish.
+ */
+async function loadFor(hosts: readonly Host[], concurrency: number | Limiter, ms: number): Promise<LimitRun> {
+  const latencies: number[] = []
+  const limits: number[] = []
+  const started = performance.now()
+  function* untilDeadline(): Generator<Host> {
+    for (let i = 0; performance.now() - started < ms; i++) yield hosts[i % hosts.length]!
+  }
+  await pipe(
+    untilDeadline(),
+    parallelMap(
+      async (host, { signal }) => {
+        const sent = performance.now()
+        await getOsVersion(host, signal)
+        latencies.push(performance.now() - sent)
+        limits.push(typeof concurrency === 'number' ? concurrency : concurrency.limit)
+      },
+      { concurrency, ordered: false },
+    ),
+    drain,
+  )
+  const elapsed = performance.now() - started
+  return { limit: median(limits), perSecond: latencies.length / (elapsed / 1000), medianMs: median(latencies) }
+}
+
+/**
+ * Step 3: fixed limits against a service of {@link CAPACITY} slots, then `'auto'` (an adaptive
+ * limiter, so that the limit it finds can be read): a first pass to learn, a second to measure.
+ */
+async function findLimit(scale: number, log: (line: string) => void): Promise<DemoResult['limits']> {
+  const service = await startServer({ count: 10, slow: 0, errors: 0, hanging: 0, latency: SERVICE_MS, capacity: CAPACITY })
+  try {
+    const ms = 2000 * scale
+    const runs: LimitRun[] = []
+    const show = (name: string, run: LimitRun): void => {
+      runs.push(run)
+      log(`   ${name.padEnd(28)} ${run.perSecond.toFixed(0).padStart(5)} requests/s   median ${run.medianMs.toFixed(0).padStart(3)} ms`)
+    }
+    for (const limit of [2, 8, 32]) show(`concurrency: ${limit}`, await loadFor(service.hosts, limit, ms))
+    const auto = adaptiveConcurrency()
+    await loadFor(service.hosts, auto, ms)
+    const found = await loadFor(service.hosts, auto, ms)
+    show(`concurrency: 'auto' (~${found.limit})`, found)
+    return { found: found.limit, runs }
+  } finally {
+    await service.close()
   }
 }
 
@@ -167,10 +255,17 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
     log(`   Report (${rows.length} rows): ${reportPath}`)
 
     log(
-      `\nThe fleet answered ${fleet.stats.answered} requests; ${fleet.stats.dropped} were dropped by the client ` +
+      `   The fleet answered ${fleet.stats.answered} requests; ${fleet.stats.dropped} were dropped by the client ` +
         'when their timeout aborted the fetch (context.signal reached the work).',
     )
-    return { sequentialMs: sequential.ms, parallelMs: parallel.ms, reportPath, statuses }
+    log(
+      `\n3. Finding the limit: a service that serves ${CAPACITY} requests at once in ${SERVICE_MS} ms (more queue), ` +
+        `${seconds(2000 * scale)} per limit`,
+    )
+    const limits = await findLimit(scale, log)
+    log(`   'auto' ran ~${limits.found} at a time (the median of its limit over its requests), told nothing of the capacity.`)
+
+    return { sequentialMs: sequential.ms, parallelMs: parallel.ms, reportPath, statuses, limits }
   } finally {
     await fleet.close()
   }

@@ -30,6 +30,11 @@ export interface ServerOptions {
   readonly hanging?: number
   /** Multiplies every latency: `0.1` makes a fleet ten times faster for tests. Default `1`. */
   readonly timeScale?: number
+  /**
+   * Every host answers in this many ms (times `timeScale`) instead of the random 20–300 ms, as the
+   * replicas of one service would. Default: the random mix.
+   */
+  readonly latency?: number
   /** Seed of the random mix. Default `1`. */
   readonly seed?: number
   /**
@@ -79,7 +84,7 @@ function planFleet(origin: string, options: ServerOptions): Host[] {
   return behaviours.slice(0, count).map((behaviour, i) => {
     const name = `server-${String(i + 1).padStart(3, '0')}`
     // Skewed towards the low end, as real response times are: median ~40 ms, mean ~75 ms.
-    const base = behaviour === 'slow' ? 1000 + 1000 * next() : 20 + 280 * next() ** 4
+    const base = behaviour === 'slow' ? 1000 + 1000 * next() : (options.latency ?? 20 + 280 * next() ** 4)
     const latency = behaviour === 'hang' ? Infinity : Math.round(base * scale)
     return { name, url: `${origin}/${name}`, behaviour, latency }
   })

@@ -80,7 +80,41 @@ describe('batch: sizes', () => {
   })
 })
 
+describe('batch: over an operator with its items ready', () => {
+  it('takes a long run of ready items without a stack as deep as the run', async () => {
+    const count = 50_000
+    const mapped = parallelMap((x: number) => x, { concurrency: count, readAhead: count })(
+      Array.from({ length: count }, (_, i) => i),
+    )
+    expect(await mapped.next()).toEqual({ done: false, value: 0 })
+    // The other results are all ready: the batch takes them in one step, 64 at a time.
+    await vi.runAllTimersAsync()
+    const batches = batch(count)(mapped)
+    const first = await batches.next()
+    expect(first.value).toHaveLength(count - 1)
+    expect(first.value?.at(-1)).toBe(count - 1)
+  })
+})
+
 describe('batch: maxWait', () => {
+  it('sends a partial batch at maxWait over a parallelMap that had some results ready and waits for the next', async () => {
+    const slowFrom2 = (x: number): number | Promise<number> =>
+      x < 2 ? x : new Promise((resolve) => setTimeout(resolve, 100, x))
+    const mapped = parallelMap(slowFrom2, { concurrency: 4 })([-1, 0, 1, 2])
+    expect(await mapped.next()).toEqual({ done: false, value: -1 })
+    await flush()
+    // 0 and 1 are ready: the batch takes them at once, then waits for 2.
+    const batches = batch(3, { maxWait: 10 })(mapped)
+    const first = batches.next()
+    await vi.advanceTimersByTimeAsync(10)
+    expect(await stateOf(first)).toBe('fulfilled')
+    expect(await first).toEqual({ done: false, value: [0, 1] })
+    const second = batches.next()
+    await vi.advanceTimersByTimeAsync(100)
+    expect(await second).toEqual({ done: false, value: [2] })
+    expect(await batches.next()).toEqual({ done: true, value: undefined })
+  })
+
   it('sends a partial batch once its first item has waited maxWait, while the source is stalled', async () => {
     const source = new ManualSource<number>()
     const batches = batch(3, { maxWait: 100 })(source)

@@ -497,6 +497,14 @@ describe.skipIf(!redisUp)('distributedMap and serveQueue against Redis', () => {
       { status: 'rejected', reason: new TimeoutError('Item 1 timed out after 1500 ms') },
       { status: 'rejected', reason: { name: 'RangeError', message: 'bad item bad', code: 'E_BAD' } },
     ])
+    // Reports cross from the thread to the driver, in order, before the result.
+    const reports: ItemReport[] = []
+    const results = await collect(distributedMap(q, { onReport: (r) => reports.push(r) })([1, 'report']))
+    expect(results).toEqual([3, 0])
+    expect(reports).toEqual([
+      { index: 1, item: 'report', value: 'half' },
+      { index: 1, item: 'report', value: { done: true } },
+    ])
   })
 
   it('closes a server with `await using`', async () => {

@@ -231,6 +231,10 @@ describe('examples/demo.ts', () => {
     expect(stdout).toMatch(/Sequential \(concurrency 1\): +\d+\.\d+ s/)
     expect(stdout).toMatch(/Parallel \(concurrency 10\): +\d+\.\d+ s/)
     expect(stdout).toMatch(/Speed-up: \d+\.\d+x/)
+    // Step 3: fixed limits, then 'auto' with the limit it ran under.
+    for (const limit of ['2', '8', '32']) expect(stdout).toMatch(new RegExp(`concurrency: ${limit} +\\d+ requests/s +median +\\d+ ms`))
+    expect(stdout).toMatch(/concurrency: 'auto' \(~\d+\) +\d+ requests\/s +median +\d+ ms/)
+    expect(stdout).toMatch(/'auto' ran ~\d+ at a time/)
     // stderr is a pipe here, so the progress comes as plain lines, the last one complete.
     expect(stderr).toContain('sequential: 30/30 done')
     expect(stderr).toContain('health: 30/30 done')

@@ -159,11 +159,12 @@ interface Phase {
  * A run against a simulated service in virtual time: `slots` calls are served at once, the rest
  * queue; service times are log-normal around the median. The run always has items and its
  * consumer always waits, so the limit is what holds it back. Returns the limit at every ms asked.
+ * `seed` draws other service times.
  */
-function simulate(phases: readonly Phase[], end: number, fixed?: number) {
+function simulate(phases: readonly Phase[], end: number, fixed?: number, seed = 7) {
   const clock = { now: 0 }
   const limiter = new AdaptiveLimiter(new VegasController(1, 256, 4), undefined, () => clock.now)
-  const next = random(7)
+  const next = random(seed)
   const normal = () => Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())
   let phase = phases[0]!
   const events: { at: number; startedAt: number }[] = []
@@ -240,6 +241,31 @@ describe('AdaptiveLimiter against a simulated service (virtual time)', () => {
     )
     expect(median(auto.limits.slice(10_000))).toBeGreaterThanOrEqual(8)
     expect(median(auto.limits.slice(10_000))).toBeLessThanOrEqual(11)
+  })
+
+  it('after the capacity rises to 16 slots, settles within 25% of 16: a lucky low latency once does not hold it down', () => {
+    const phases = [
+      { at: 0, slots: 8, service: 20 },
+      { at: 8000, slots: 3, service: 20 },
+      { at: 16_000, slots: 16, service: 20 },
+    ]
+    for (let seed = 1; seed <= 12; seed++) {
+      const settled = median(simulate(phases, 24_000, undefined, seed).limits.slice(18_000))
+      expect(settled).toBeGreaterThanOrEqual(12)
+      expect(settled).toBeLessThanOrEqual(20)
+    }
+  })
+
+  it('takes a service that gets slower for what it is within a second: no re-measurement at a quarter of the pace', () => {
+    const phases = [
+      { at: 0, slots: 8, service: 20 },
+      { at: 8000, slots: 8, service: 60 },
+    ]
+    for (let seed = 1; seed <= 8; seed++) {
+      const after = simulate(phases, 16_000, undefined, seed).limits.slice(8000)
+      expect(Math.min(...after)).toBeGreaterThanOrEqual(4)
+      expect(after.filter((limit) => limit < 6).length).toBeLessThan(1000) // ms
+    }
   })
 })
 

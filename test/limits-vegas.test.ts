@@ -103,14 +103,14 @@ describe('VegasController: exact limit changes for synthetic latencies', () => {
     expect(d.window(8.4, 10)).toBe(20) // 60% of the way: 8.4 ms
   })
 
-  it('after a cut, re-measures only when the latency fell at most half the way with the calls', () => {
+  it('after a cut by a third or more, goes back to check only when the latency fell less than 65% of the way with the calls', () => {
     const cut = () => {
       const d = settled()
       expect(d.window(30, 20)).toBe(10)
       return d
     }
-    expect(cut().window(22.5, 10)).toBe(5) // 50% of the way from 30 to 15 ms
-    expect(cut().window(22, 10)).toBe(6) // 53%: a queue that drained; 5.5 queued, cut again
+    expect(cut().window(21, 10)).toBe(20) // 60% of the way from 30 to 15 ms: back to 20 for a window
+    expect(cut().window(20, 10)).toBe(6) // 67%: a queue that drained; 5 queued, cut again
   })
 
   it('in slow start, re-measures only when the latency rose at least half the way with the calls', () => {
@@ -135,12 +135,27 @@ describe('VegasController: exact limit changes for synthetic latencies', () => {
     expect(d.window(20, 4)).toBe(4) // 2 queued
   })
 
-  it('re-measures when a cut leaves the latency where it was: the service got slower', () => {
+  it('when a cut leaves the latency where it was, goes back and takes it as the no-load latency if it stays: the service got slower', () => {
+    const d = settled()
+    expect(d.window(30, 20)).toBe(10) // 13 queued against 10 ms, or a slower service: cut
+    expect(d.window(30, 10)).toBe(20) // half the calls, the same latency: back to check
+    expect(d.window(30, 20)).toBe(24) // twice the calls, the same latency: 30 ms is the no-load latency, no queue
+    expect(d.window(30, 24)).toBe(29)
+  })
+
+  it('when the check finds the latency rising with the calls, the queue was real: cuts again, the no-load latency stays', () => {
     const d = settled()
     expect(d.window(30, 20)).toBe(10)
-    expect(d.window(30, 10)).toBe(5) // half the calls, the same latency
-    expect(d.window(30, 5)).toBe(10) // still the same: 30 ms is the no-load latency now
-    expect(d.window(30, 10)).toBe(12)
+    expect(d.window(30, 10)).toBe(20) // as if that window straddled a loss of slots
+    expect(d.window(60, 20)).toBe(10) // twice the calls, twice the latency: 17 queued against 10 ms
+    expect(d.window(30, 10)).toBe(5) // the latency fell with the calls: 6.7 queued, cut again
+  })
+
+  it('does not check after a cut by less than a third: re-measures at half the limit as before', () => {
+    const d = settled()
+    expect(d.window(15, 20)).toBe(15) // 6.7 queued
+    expect(d.window(15, 15)).toBe(7) // the latency did not fall with the calls: re-measure
+    expect(d.window(15, 7)).toBe(15) // nor at half: 15 ms is the no-load latency
   })
 
   it('does not re-measure when the latency falls with the calls in flight: that was a queue', () => {
@@ -149,11 +164,12 @@ describe('VegasController: exact limit changes for synthetic latencies', () => {
     expect(d.window(12, 12)).toBe(12) // 2 queued at 12: in the band
   })
 
-  it('takes a lower latency as the new no-load level only when it is clearly lower', () => {
+  it('takes a lower latency as the new no-load level only when two windows in a row show it clearly lower', () => {
     const d = settled()
     expect(d.window(9.5, 20)).toBe(24) // within 10%: noise, the level stays 10
-    expect(d.window(8, 24)).toBe(29) // clearly lower: the new level
-    expect(d.window(9, 29)).toBe(29) // 3.2 queued against 8 ms
+    expect(d.window(8, 24)).toBe(29) // clearly lower, once: maybe a lucky median, the level stays 10
+    expect(d.window(8.5, 29)).toBe(35) // clearly lower twice: the new level is 8.5 ms (the higher of the two)
+    expect(d.window(9.5, 35)).toBe(35) // 3.7 queued against 8.5 ms: in the band (it would grow against 10)
   })
 
   it('does not grow while the consumer is not waiting, but still cuts', () => {

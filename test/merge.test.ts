@@ -189,6 +189,23 @@ describe('merge: closing', () => {
     expect(await merged.next()).toEqual({ done: true, value: undefined })
   })
 
+  it('a return() while an error closes the others resolves once they are closed', async () => {
+    let finish!: () => void
+    const slow = new ManualSource<number>()
+    slow.return = () => new Promise((resolve) => (finish = () => resolve({ done: true, value: undefined })))
+    const failing = new ManualSource<number>()
+    const merged = merge(failing, slow)
+    const pending = merged.next()
+    await flush()
+    failing.fail(new Error('boom'))
+    await flush()
+    const returned = merged.return!()
+    expect(await stateOf(pending)).toBe('fulfilled')
+    expect(await stateOf(returned)).toBe('pending')
+    finish()
+    expect(await returned).toEqual({ done: true, value: undefined })
+  })
+
   it('rejects the first next() when a source cannot be opened, closing those already opened', async () => {
     const opened = new ManualSource<number>()
     const locked = {

@@ -48,26 +48,30 @@ class SlowWork {
 type Pipeline = AsyncIterableIterator<unknown> & AsyncDisposable
 type Stage = (source: AsyncIterable<number>) => Pipeline
 
-/** Each operator after a parallelMap (merge: of two of them), over an endless source. */
-const operators: [string, (work: SlowWork, signal?: AbortSignal) => Pipeline][] = (
-  [
-    ['take', take(5)],
-    ['slice', slice(1, 6)],
-    ['drop', drop(1)],
-    ['batch', batch(2)],
-    ['batch with maxWait', batch(3, { maxWait: 15 })],
-    ['throttle', throttle({ limit: 1, interval: 30 })],
-    ['timeout', timeout({ total: 10_000, each: 1_000 })],
-    ['a chain of them', (source) => pipe(source, throttle({ limit: 3, interval: 10 }), batch(2), drop(1), take(4))],
-  ] satisfies [string, Stage][]
-).map(([name, stage]) => [name, (work, signal) => stage(parallelMap(work.fn, { concurrency: 4, signal })(naturals()))] as const)
-operators.push([
-  'merge',
-  (work, signal) =>
-    merge(
-      parallelMap(work.fn, { concurrency: 3, signal })(naturals()),
-      parallelMap(work.fn, { concurrency: 2, signal })(naturals()),
-    ),
+/** Each one-source operator, and a chain of them. */
+const oneSourceStages: [string, Stage][] = [
+  ['take', take(5)],
+  ['slice', slice(1, 6)],
+  ['drop', drop(1)],
+  ['batch', batch(2)],
+  ['batch with maxWait', batch(3, { maxWait: 15 })],
+  ['throttle', throttle({ limit: 1, interval: 30 })],
+  ['timeout', timeout({ total: 10_000, each: 1_000 })],
+  ['a chain of them', (source) => pipe(source, throttle({ limit: 3, interval: 10 }), batch(2), drop(1), take(4))],
+]
+
+/**
+ * Each operator over parallelMaps of a given concurrency (merge: of two of them), over an endless
+ * source: `mapped(concurrency)` makes one.
+ */
+type Middle = (mapped: (concurrency: number) => AsyncIterableIterator<number>) => Pipeline
+const middles: [string, Middle][] = oneSourceStages.map(([name, stage]) => [name, (mapped) => stage(mapped(4))] as const)
+middles.push(['merge', (mapped) => merge(mapped(3), mapped(2))])
+
+/** Each operator after a parallelMap (merge: of two of them). */
+const operators: [string, (work: SlowWork, signal?: AbortSignal) => Pipeline][] = middles.map(([name, middle]) => [
+  name,
+  (work, signal) => middle((concurrency) => parallelMap(work.fn, { concurrency, signal })(naturals())),
 ])
 
 /** Moves the fake clock 1 ms at a time until `promise` settles. */
@@ -187,6 +191,98 @@ describe.each(operators)('%s after parallelMap: nothing running once the loop ha
     await drive(run())
     expect(caught).toEqual(new Error('stopped'))
     expect({ running: work.running, timers: vi.getTimerCount() }).toEqual({ running: 0, timers: 0 })
+  })
+})
+
+/** The inner and the outer calls of a nested pipeline. */
+class Nested {
+  readonly inner: SlowWork
+  readonly outer = new SlowWork()
+
+  constructor(
+    readonly middle: Middle,
+    innerFailAt?: number,
+  ) {
+    this.inner = new SlowWork(innerFailAt)
+  }
+
+  get running(): number {
+    return this.inner.running + this.outer.running
+  }
+
+  /** parallelMap over the stage over parallelMap; `outer` adds options to the outer one. */
+  make(outer: { timeout?: number; signal?: AbortSignal } = {}): Pipeline {
+    const mapped = (concurrency: number): AsyncIterableIterator<number> =>
+      parallelMap(this.inner.fn, { concurrency, signal: outer.signal })(naturals())
+    const middle = this.middle(mapped)
+    const outerFn = this.outer.fn as (item: unknown, context: TaskContext) => Promise<number>
+    // parallelMap's iterator has [Symbol.asyncDispose]; the Operator type does not say so.
+    return parallelMap(outerFn, { concurrency: 3, ...outer })(middle) as Pipeline
+  }
+}
+
+describe.each(middles)('parallelMap after %s after parallelMap: no inner or outer call running at loop exit', (_, middle) => {
+  const exitOf = async (nested: Nested, iterator: Pipeline, how: 'break' | 'throw'): Promise<Exit> => {
+    const exit = await drive(leave(nested.outer, iterator, how))
+    return { ...exit, running: nested.running }
+  }
+
+  it('by break', async () => {
+    const nested = new Nested(middle)
+    expect(await exitOf(nested, nested.make(), 'break')).toEqual({ running: 0, timers: 0, error: undefined })
+    expect(nested.inner.started).toBeGreaterThan(2)
+    expect(nested.outer.started).toBeGreaterThan(1)
+  })
+
+  it('by an error in the loop body', async () => {
+    const nested = new Nested(middle)
+    expect(await exitOf(nested, nested.make(), 'throw')).toEqual({ running: 0, timers: 0, error: new Error('consumer failed') })
+  })
+
+  it('by an error of an inner item, passed down', async () => {
+    const nested = new Nested(middle, 0)
+    expect(await exitOf(nested, nested.make(), 'break')).toEqual({ running: 0, timers: 0, error: new Error('item 0 failed') })
+  })
+
+  it("by the outer parallelMap's per-item timeout", async () => {
+    const nested = new Nested(middle)
+    const exit = await exitOf(nested, nested.make({ timeout: 10 }), 'break')
+    expect(exit).toMatchObject({ running: 0, timers: 0 })
+    expect(exit.error).toBeInstanceOf(TimeoutError)
+  })
+
+  it('by return() while a next() is pending', async () => {
+    const nested = new Nested(middle)
+    const iterator = nested.make()
+    await drive(iterator.next())
+    let pending = iterator.next()
+    while ((await stateOf(pending)) !== 'pending') pending = iterator.next()
+    const exit = await drive(iterator.return!().then(() => ({ running: nested.running, timers: vi.getTimerCount() })))
+    expect(exit).toEqual({ running: 0, timers: 0 })
+    expect(await pending).toEqual({ done: true, value: undefined })
+  })
+
+  it('by a timeout() after it or an abort of the signal: await using then waits for every call', async () => {
+    for (const deadline of ['timeout', 'signal'] as const) {
+      const nested = new Nested(middle)
+      const controller = new AbortController()
+      setTimeout(() => controller.abort(new Error('stopped')), 30)
+      let caught: unknown
+      const run = async (): Promise<void> => {
+        await using iterator =
+          deadline === 'timeout' ? timeout(30)(nested.make()) : nested.make({ signal: controller.signal })
+        try {
+          for await (const _ of iterator) {
+            // Read on until the deadline.
+          }
+        } catch (error) {
+          caught = error
+        }
+      }
+      await drive(run())
+      expect(caught).toEqual(deadline === 'timeout' ? expect.any(TimeoutError) : new Error('stopped'))
+      expect({ running: nested.running, timers: vi.getTimerCount() }).toEqual({ running: 0, timers: 0 })
+    }
   })
 })
 

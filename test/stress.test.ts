@@ -16,12 +16,13 @@ import {
 import { failOnUnhandledRejections, naturals, tick } from './helpers.js'
 
 // Guarantee 5 through random pipelines, with real timers: operators composed over parallelMap
-// (and merges of them), left every way. When the loop has exited no call is running, except
+// (and merges of them), with more parallelMaps among them (inner and outer), left every way. When the loop has exited no call is running, except
 // after a deadline (a timeout() or the signal), where a later return() waits for them instead;
 // and no timer is left once the pipeline is disposed. A fixed seed keeps the runs the same.
 failOnUnhandledRejections()
 
-type Stage = (source: Source<unknown>) => AsyncIterableIterator<unknown>
+/** A stage; `map` is a parallelMap with the run's calls and options, for a nested one. */
+type Stage = (source: Source<unknown>, map: (source: Source<unknown>) => AsyncIterableIterator<unknown>) => AsyncIterableIterator<unknown>
 
 const stage: fc.Arbitrary<[string, Stage]> = fc.oneof(
   fc.nat(6).map((n): [string, Stage] => [`take(${n})`, take(n)]),
@@ -35,6 +36,7 @@ const stage: fc.Arbitrary<[string, Stage]> = fc.oneof(
     .map(([limit, interval]): [string, Stage] => [`throttle(${limit}/${interval})`, throttle({ limit, interval })]),
   // A timeout that never fires in these runs: the deadline exits are drawn separately.
   fc.constant<[string, Stage]>(['timeout(each 10 s)', timeout({ each: 10_000 })]),
+  fc.constant<[string, Stage]>(['parallelMap', (source, map) => map(source)]),
 )
 
 const exit = fc.oneof(
@@ -86,12 +88,13 @@ class Work {
 
 function build(run: Case, work: Work, signal: AbortSignal | undefined): AsyncIterableIterator<unknown> {
   const options = { concurrency: run.concurrency, ordered: run.ordered, onError: run.onError, signal }
+  const map = (source: Source<unknown>): AsyncIterableIterator<unknown> => parallelMap(work.fn, options)(source)
   const mapped = (): AsyncIterableIterator<unknown> => {
     const source: Source<unknown> = run.items === undefined ? naturals() : Array.from({ length: run.items }, (_, i) => i)
-    return parallelMap(work.fn, options)(run.before ? run.before[1](source) : source)
+    return map(run.before ? run.before[1](source, map) : source)
   }
   let iterator = run.merged ? merge(mapped(), mapped()) : mapped()
-  for (const [, next] of run.after) iterator = next(iterator)
+  for (const [, next] of run.after) iterator = next(iterator, map)
   // An endless run read to its end needs an end.
   if (run.exit.kind === 'end' && run.items === undefined) iterator = take(5)(iterator)
   if (run.exit.kind === 'timeout') iterator = timeout(run.exit.ms)(iterator)
@@ -114,6 +117,8 @@ async function leave(run: Case): Promise<{ atExit: number; afterDispose: number;
     if (exit.kind === 'return') {
       for (; seen < exit.after && !(await iterator.next()).done; seen++);
       const pending = iterator.next()
+      // It may reject while this waits (an item's error): awaited below, it is the loop's error.
+      pending.catch(() => {})
       await new Promise((resolve) => setTimeout(resolve, exit.after % 3))
       await iterator.return!()
       await pending

@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events'
 import fc from 'fast-check'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
-import { collect, parallelMap, pipe, take, throttle } from '../src/index.js'
+import { batch, collect, parallelMap, pipe, take, throttle } from '../src/index.js'
 import { ManualSource, SleepyWork, flush, stateOf, tracked, useStrictTimers } from './stream-helpers.js'
 
 useStrictTimers()
@@ -166,6 +166,43 @@ describe('throttle: rate', () => {
     await vi.runAllTimersAsync()
     expect(await reading).toEqual([0, 1, 2, 3, 4])
     expect(startedAt).toEqual([0, 0, 1_000, 1_000, 2_000])
+  })
+})
+
+describe('throttle: in a pipeline that takes items in runs', () => {
+  it('keeps the rate exactly when a batch after it takes several items at once', async () => {
+    // parallelMap has its results ready: the batch takes them from the throttle in runs, and the
+    // throttle reads the clock once per run.
+    const cases: [number, number, number[][], number[]][] = [
+      [2, 7, [[0, 1, 2], [3, 4, 5], [6]], [100, 200, 300]],
+      [4, 10, [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]], [0, 100, 200, 200]],
+    ]
+    for (const [limit, count, batches, at] of cases) {
+      const items = Array.from({ length: count }, (_, i) => i)
+      const piped = pipe(items, parallelMap((x: number) => x, { concurrency: 8 }), throttle({ limit, interval: 100 }), batch(3))
+      expect(await timesOf(piped)).toEqual({ items: batches, times: at })
+    }
+  })
+
+  it('counts the items of a run from the end of that turn, not from a later clock read', async () => {
+    // 0 and 1 go out with a clock read each, 2 in the run; the consumer then pauses 50 ms. Item 2
+    // counts from 0 ms: at 100 ms all three slots free up, so 3, 4 and 5 go out then.
+    const items = [0, 1, 2, 3, 4, 5]
+    const batches = pipe(items, parallelMap((x: number) => x, { concurrency: 8 }), throttle({ limit: 3, interval: 100 }), batch(3))
+    const seen: [number[], number][] = []
+    const reading = (async () => {
+      for await (const batchItems of batches) {
+        seen.push([batchItems, performance.now()])
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })()
+    const start = performance.now()
+    await vi.runAllTimersAsync()
+    await reading
+    expect(seen.map(([items, at]) => [items, at - start])).toEqual([
+      [[0, 1, 2], 0],
+      [[3, 4, 5], 100],
+    ])
   })
 })
 

@@ -176,6 +176,29 @@ describe('timeout after parallelMap', () => {
     expect(work.settled.sort()).toEqual([0, 1, 2, 3, 4])
   })
 
+  it('each: items parallelMap has ready need no deadline; the first one it waits for gets one', async () => {
+    // 0 to 2 are ready at once, 3 takes 100 ms: its wait counts from when it was asked.
+    const fn = (item: number): number | Promise<number> =>
+      item < 3 ? item : new Promise((resolve) => setTimeout(resolve, 100, item))
+    const mapped = parallelMap(fn, { concurrency: 4 })([0, 1, 2, 3])
+    expect(await mapped.next()).toEqual({ done: false, value: 0 })
+    await flush()
+    const limited = timeout({ each: 30 })(mapped)
+    const now = vi.spyOn(performance, 'now')
+    expect(await limited.next()).toEqual({ done: false, value: 1 })
+    expect(await limited.next()).toEqual({ done: false, value: 2 })
+    expect(now).not.toHaveBeenCalled()
+    const waiting = limited.next().catch((error: unknown) => error)
+    await vi.advanceTimersByTimeAsync(29)
+    expect(await stateOf(waiting)).toBe('pending')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(await waiting).toEqual(new TimeoutError('No item came within 30 ms'))
+    now.mockRestore()
+    // Item 3's call ignores its signal: the close waits for it.
+    await vi.advanceTimersByTimeAsync(70)
+    await limited.return!()
+  })
+
   it('abandons nothing: an upstream that honours its signal has settled by the time the clock moves on', async () => {
     const calls: AbortSignal[] = []
     const fn = (_item: number, { signal }: { signal: AbortSignal }): Promise<never> =>

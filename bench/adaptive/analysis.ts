@@ -1,9 +1,12 @@
-import type { Contender, Request, Trace } from './client.js'
+import type { Contender, Trace } from './client.js'
 import type { Scenario } from './scenarios.js'
 
-/** Throughput and latency of the successful requests that ended within `[from, to)` ms. */
+/**
+ * What a run did within `[from, to)` ms: the results its consumer got, and the latency of the
+ * successful requests that ended then.
+ */
 export interface Stats {
-  /** Successful requests per second. */
+  /** Successful results handed to the consumer per second. */
   readonly throughput: number
   readonly p50: number
   readonly p99: number
@@ -16,14 +19,15 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!
 }
 
-export function stats(requests: readonly Request[], from: number, to: number): Stats {
-  const inside = requests.filter((r) => r.at >= from && r.at < to)
+export function stats(trace: Trace, from: number, to: number): Stats {
+  const inside = trace.requests.filter((r) => r.at >= from && r.at < to)
   const latencies = inside
     .filter((r) => r.ok)
     .map((r) => r.ms)
     .sort((a, b) => a - b)
+  const delivered = trace.delivered.filter((at) => at >= from && at < to).length
   return {
-    throughput: (latencies.length * 1000) / (to - from),
+    throughput: (delivered * 1000) / (to - from),
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     rejected: inside.length - latencies.length,
@@ -35,14 +39,18 @@ export function phaseSpans(scenario: Scenario): [number, number][] {
   return scenario.phases.map((phase, i) => [phase.at, scenario.phases[i + 1]?.at ?? scenario.end])
 }
 
+/** The part of the top throughput that the best fixed limit reaches. */
+const KNEE = 0.95
+
 /**
- * The best fixed limit on a stretch: the highest throughput, and among those within 3% of it the
- * lowest p99 (more calls that only queue add latency, not throughput).
+ * The best fixed limit on a stretch: the knee, the lowest limit whose throughput is within 5% of
+ * the top one. Past it more calls only queue in the service: they add latency, not throughput,
+ * and which of the saturating limits comes out on top is noise (1-3% here). 5% is above that
+ * noise and half the 10% the steady target allows.
  */
 export function best(fixed: readonly { limit: number; stats: Stats }[]): { limit: number; stats: Stats } {
   const top = Math.max(...fixed.map((f) => f.stats.throughput))
-  const near = fixed.filter((f) => f.stats.throughput >= 0.97 * top)
-  return near.reduce((a, b) => (b.stats.p99 < a.stats.p99 ? b : a))
+  return fixed.filter((f) => f.stats.throughput >= KNEE * top).reduce((a, b) => (b.limit < a.limit ? b : a))
 }
 
 /** The limit at `at` ms from a trace of `[at, limit]` changes. */

@@ -48,6 +48,8 @@ export interface Request {
 /** What one run of a contender on a scenario saw. */
 export interface Trace {
   readonly requests: Request[]
+  /** When each successful result reached the consumer (ms since the run started). */
+  readonly delivered: number[]
   /** The limit of each pipeline over time (`'auto'` only): `[at, limit]` pairs. */
   readonly limits: [number, number][][]
 }
@@ -55,6 +57,7 @@ export interface Trace {
 /** Runs `contender` on `scenario` against the service on `port`, from `start` (a performance.now() time). */
 export async function run(port: number, scenario: Scenario, contender: Contender, start: number): Promise<Trace> {
   const requests: Request[] = []
+  const delivered: number[] = []
   const end = start + scenario.end
   const work = async ({ signal }: { signal: AbortSignal }) => {
     const begin = performance.now()
@@ -69,8 +72,9 @@ export async function run(port: number, scenario: Scenario, contender: Contender
   }
   const pipelines = Array.from({ length: scenario.pipelines }, () => ({ limits: [] as [number, number][] }))
   if (contender.kind === 'p-limit') {
-    await Promise.all(pipelines.map(() => pLimitRun(contender.limit, scenario, end, work)))
-    return { requests, limits: [] }
+    const deliver = () => delivered.push(performance.now() - start)
+    await Promise.all(pipelines.map(() => pLimitRun(contender.limit, end, work, deliver)))
+    return { requests, delivered, limits: [] }
   }
   await Promise.all(
     pipelines.map(async (pipeline) => {
@@ -84,12 +88,13 @@ export async function run(port: number, scenario: Scenario, contender: Contender
       }
       for await (const result of results) {
         if (result.status === 'rejected' && !(result.reason instanceof HttpError)) throw result.reason
+        if (result.status === 'fulfilled') delivered.push(performance.now() - start)
         if (scenario.consumerMs > 0) await sleep(scenario.consumerMs)
         if (performance.now() >= end) break
       }
     }),
   )
-  return { requests, limits: pipelines.map((pipeline) => pipeline.limits) }
+  return { requests, delivered, limits: pipelines.map((pipeline) => pipeline.limits) }
 }
 
 function* endless(): Generator<number> {
@@ -102,36 +107,33 @@ function trackLimit(limiter: Limiter, limits: [number, number][], start: number)
 }
 
 /**
- * p-limit as its README uses it: every task handed to `limit()` up front (as many as the service
- * could answer in the run, and half again); at the end of the run the queue is cleared (p-limit
- * then never settles the cleared tasks' promises) and the running ones are aborted.
+ * p-limit as its README uses it, with a queue that never runs dry: twice `n` tasks handed to
+ * `limit()` up front and one more as each ends (a fixed number up front would run out early when
+ * 429s, answered at once, use them up). At the end of the run the queue is cleared (p-limit then
+ * never settles the cleared tasks' promises) and the running ones are aborted.
  */
-async function pLimitRun(n: number, scenario: Scenario, end: number, work: (context: { signal: AbortSignal }) => Promise<void>) {
+async function pLimitRun(n: number, end: number, work: (context: { signal: AbortSignal }) => Promise<void>, deliver: () => void) {
   const limit = pLimit(n)
-  let capacity = 0
-  for (const [i, phase] of scenario.phases.entries()) {
-    const until = scenario.phases[i + 1]?.at ?? scenario.end
-    capacity += ((until - phase.at) * phase.slots) / phase.service
-  }
   const controller = new AbortController()
   // One signal for every request of the run, as the README's examples share one.
   setMaxListeners(0, controller.signal)
   let active = 0
   let idle!: () => void
   const finished = new Promise<void>((resolve) => (idle = resolve))
-  for (let i = 0; i < Math.ceil(capacity * 1.5); i++) {
-    void limit(async () => {
-      active++
-      try {
-        await work({ signal: controller.signal })
-      } catch {
-        // 429s are counted by `work`; aborts at the end of the run are expected
-      } finally {
-        active--
-        if (controller.signal.aborted && active === 0) idle()
-      }
-    })
+  const task = async () => {
+    active++
+    try {
+      await work({ signal: controller.signal })
+      deliver()
+    } catch {
+      // 429s are counted by `work`; aborts at the end of the run are expected
+    } finally {
+      active--
+      if (!controller.signal.aborted) void limit(task)
+      else if (active === 0) idle()
+    }
   }
+  for (let i = 0; i < 2 * n; i++) void limit(task)
   await sleep(end - performance.now())
   limit.clearQueue()
   controller.abort()

@@ -30,7 +30,7 @@ async function runOn(scenario: Scenario, contender: Contender) {
   await send({ type: 'phases', phases: scenario.phases })
   await send({ type: 'start' })
   const trace = await run(port, scenario, contender, performance.now())
-  const result = { contender, trace, stats: stats(trace.requests, 0, scenario.end) }
+  const result = { contender, trace, stats: stats(trace, 0, scenario.end) }
   console.log(`  ${contenderName(contender).padEnd(12)} ${line(result.stats)}`)
   return result
 }
@@ -50,14 +50,14 @@ async function measure(scenario: Scenario): Promise<ScenarioResult> {
   if (scenario.consumerMs === 0) runs.push(await runOn(scenario, { kind: 'p-limit', limit: bestFixed }))
   const auto = runs[0]!
   const phases = phaseSpans(scenario).map(([from, to], i) => {
-    const there = best(fixed.map((r) => ({ limit: limitOf(r), stats: stats(r.trace.requests, from, to) })))
+    const there = best(fixed.map((r) => ({ limit: limitOf(r), stats: stats(r.trace, from, to) })))
     const trace = auto.trace.limits[0]!
     return {
       from,
       to,
       bestLimit: there.limit,
       best: there.stats,
-      auto: stats(auto.trace.requests, from, to),
+      auto: stats(auto.trace, from, to),
       autoLimit: medianLimit(trace, (from + to) / 2, to),
       settle: i === 0 ? undefined : settleTime(trace, from, to, there.limit),
     }

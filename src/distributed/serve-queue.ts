@@ -57,7 +57,8 @@ const CANCEL_ORDER_TTL = 10_000
 /** How long a run seen alive is believed alive without asking Redis again, in ms. */
 const RUN_ALIVE_TTL = 1_000
 
-type Runner = (item: unknown, context: TaskContext) => unknown
+/** Runs a job's item; `reporting`: its run has `onReport`, so its reports travel. */
+type Runner = (item: unknown, context: TaskContext, reporting: boolean) => unknown
 
 /** Forgets the entries of an insertion-ordered map of times that are older than `ttl`. */
 function prune(times: Map<string, number>, now: number, ttl: number): void {
@@ -185,7 +186,7 @@ class Server implements QueueServer {
     }
     let outcome: Outcome
     try {
-      const value = await this.#run(decodeItem(job.data), { signal: signal!, index, attempt, report })
+      const value = await this.#run(decodeItem(job.data), { signal: signal!, index, attempt, report }, reporting === 1)
       outcome = unsent === undefined ? encodeResult(value, index) : encodeError(unsent, index)
     } catch (error) {
       outcome = encodeError(error, index)
@@ -288,7 +289,8 @@ export function serveQueue<T = any, R = unknown>(
   const threads = o.threads === undefined ? availableParallelism() : checkThreads('threads', o.threads)
   const concurrency = o.concurrency === undefined ? threads : checkInteger('concurrency', o.concurrency, 1)
   const pool = startPool(threads, checkWorkerData(o.workerData))
-  const run: Runner = (item, { signal, index, attempt }) =>
-    runOn(pool, { module, exportName: 'default', item, index, attempt }, signal)
+  // A task that reports talks to the main thread, which costs a message per task: only when asked.
+  const run: Runner = (item, { signal, index, attempt, report }, reporting) =>
+    runOn(pool, { module, exportName: 'default', item, index, attempt }, signal, reporting ? report : undefined)
   return new Server(name, endpoint, run, pool, { concurrency, ...timing })
 }

@@ -25,7 +25,7 @@ export class Outbox<T> {
   #resolve: Waiter<T>['resolve'] | undefined
   #reject: Waiter<T>['reject'] | undefined
   #closed = false
-  #error: { error: unknown } | undefined
+  #error: { error: unknown; afterClosing: boolean } | undefined
   /** Set by {@link abort}: every later call rejects with this reason. */
   #aborted: { reason: unknown } | undefined
   /** Settles when the upstream has been closed; done answers wait for it. */
@@ -96,14 +96,15 @@ export class Outbox<T> {
 
   /**
    * Ends the iteration with an error: the oldest parked call rejects at once (or the reserved call
-   * when there is one, or the next call when none is parked), the others are answered done once
-   * `closing` has settled.
+   * when there is one, or the next call when none is parked), or once `closing` has settled with
+   * `afterClosing`; the others are answered done once `closing` has settled.
    */
-  fail(error: unknown, closing: Promise<void>): void {
+  fail(error: unknown, closing: Promise<void>, afterClosing = false): void {
     if (this.#closed) return
     const first = this.#reserved ? undefined : this.#shift()
-    if (first) first.reject(error)
-    else this.#error = { error }
+    if (first === undefined) this.#error = { error, afterClosing }
+    else if (afterClosing) void closing.then(() => first.reject(error))
+    else first.reject(error)
     this.end(closing)
   }
 
@@ -145,6 +146,7 @@ export class Outbox<T> {
     const failure = this.#error
     if (failure) {
       this.#error = undefined
+      if (failure.afterClosing) return this.#closing.then(() => Promise.reject(failure.error))
       return Promise.reject(failure.error)
     }
     return this.#closing.then(() => DONE)

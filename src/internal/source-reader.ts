@@ -1,6 +1,6 @@
 import { describe } from '../errors.js'
 import type { Source } from '../types.js'
-import { ANSWERS_ON_RETURN, closeIterator, queuesReturn } from './iterator.js'
+import { ANSWERS_ON_RETURN, NEXT_NOW, closeIterator, queuesReturn, type AnswersNow } from './iterator.js'
 import { DONE } from './outbox.js'
 import { open } from './source.js'
 
@@ -116,25 +116,31 @@ export class SourceReader<T> {
   }
 
   /**
+   * Like {@link pullTo}, over a source with `NEXT_NOW` (see {@link answersNow}): an item the
+   * source has ready is answered as it is (checked, never handed to `listener`), for the caller to
+   * go on with at once; otherwise the outcome goes to `listener`, as with `pullTo`. Throws a
+   * `TypeError` for a ready answer that breaks the protocol. Only while the source is not done.
+   * `inRun`: the caller has taken a ready item in this turn already (see `NEXT_NOW`).
+   */
+  pullNow<R>(listener: PullListener<T, R>, inRun: boolean): IteratorResult<T> | Promise<Awaited<R>> {
+    this.#pulling = true
+    const answer = (this.#iterator as AsyncIterator<T> & AnswersNow<T>)[NEXT_NOW](inRun)
+    if (!(answer instanceof Promise)) return this.#pulled(answer)
+    this.#listener = listener
+    return answer.then(this.#deliver, this.#deliverFailure) as Promise<Awaited<R>>
+  }
+
+  /** Whether the source has `NEXT_NOW`: {@link pullNow} may be used. */
+  get answersNow(): boolean {
+    return NEXT_NOW in this.#iterator
+  }
+
+  /**
    * Whether the source is one of this package's own iterators, which answer a pending `next()` at
    * once when `return()` is called (see `ANSWERS_ON_RETURN`).
    */
   get answersOnReturn(): boolean {
     return ANSWERS_ON_RETURN in this.#iterator
-  }
-
-  /**
-   * Closes the source once: calls its `return()` unless it has ended or failed. Resolves once that
-   * has settled, or at once while a pull is pending (an async generator queues `return()` behind
-   * that pull, which may never settle); never rejects. Later pulls answer done.
-   */
-  close(): Promise<void> {
-    if (this.#closing === undefined) {
-      const finished = this.#done
-      this.#done = true
-      this.#closing = finished ? Promise.resolve() : closeIterator(this.#iterator, this.#pulling)
-    }
-    return this.#closing
   }
 
   /**

@@ -1,7 +1,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import type { Source } from '../types.js'
-import { ANSWERS_ON_RETURN } from './iterator.js'
+import { ANSWERS_ON_RETURN, NEXT_NOW, type AnswersNow } from './iterator.js'
 import { DONE, Outbox } from './outbox.js'
 import { SourceReader, type PullListener } from './source-reader.js'
 
@@ -18,6 +18,13 @@ export type Step<Out> = Answer<Out> | typeof LATER
 export const LATER = Symbol('later')
 
 /**
+ * Most items a step takes at once from a source's ready answers (see `NEXT_NOW`) before it waits
+ * for one more pull's promise: each ready item is decided on in a nested call (a `batch` filling
+ * up), so this bounds the stack.
+ */
+const READY_PULLS = 64
+
+/**
  * The iterator of a one-source operator that answers each `next()` call with one {@link step}
  * (which may pull from the source, skip items or wait). It brings the contract every operator
  * keeps: the source is opened by the first `next()`, overlapping calls are answered in call order
@@ -30,8 +37,10 @@ export const LATER = Symbol('later')
  * one of this package's iterators (`ANSWERS_ON_RETURN`), a call made while no step runs is
  * answered by its step's first pull itself, chained to the source's answer, without a promise of
  * its own: `return()` answers it at once all the same, since such a source then answers the pull.
+ * And an item such a source has ready is decided on at once (`NEXT_NOW`), with no promise at all;
+ * this iterator answers the operator after it the same way.
  */
-export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable {
+export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out>, AsyncDisposable, AnswersNow<Out> {
   #source: Source<In> | undefined
   #reader: SourceReader<In> | undefined
   /** The source was closed by us: a pull under way answers done, its late item dropped. */
@@ -47,12 +56,25 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   #fast = false
   /** The step running for a reserved call has not pulled yet: its first pull answers the call. */
   #fastPull = false
+  /** The source has `NEXT_NOW`: a step decides on an item it has ready at once. */
+  #now = false
+  /** Ready items taken since the step (or the pull's continuation) began (see {@link READY_PULLS}). */
+  #readyPulls = 0
+  #inRun = false
 
   /** This iterator answers pending `next()` calls at once on `return()`. */
   readonly [ANSWERS_ON_RETURN] = true
 
-  constructor(source: Source<In>) {
+  /** The subclass calls {@link answer}: see the constructor. */
+  readonly #answersLater: boolean
+
+  /**
+   * `answersLater`: the operator answers calls with {@link answer} (from a timer), so a call is
+   * always parked for it to find, never answered by a chained pull (see {@link ANSWERS_ON_RETURN}).
+   */
+  constructor(source: Source<In>, answersLater = false) {
     this.#source = source
+    this.#answersLater = answersLater
   }
 
   /** Produces the answer to one `next()` call; a throw or rejection ends the iteration with that error. */
@@ -71,10 +93,35 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   next(): Promise<IteratorResult<Out>> {
     if (this.#source !== undefined) this.#open(this.#source)
     if (this.#outbox.closed) return this.#outbox.answerClosed()
-    if (!this.#stepping && this.#fast) return this.#fastStep()
+    if (!this.#stepping && this.#fast) {
+      const answer = this.#fastStep()
+      return answer instanceof Promise ? answer : Promise.resolve(answer)
+    }
     const answer = this.#outbox.park()
     if (!this.#stepping) this.#step()
     return answer
+  }
+
+  /**
+   * `next()` for the operators after this one: an item the step has at once is answered as it is.
+   * `inRun`: the caller has taken a ready item from this iterator in this turn already, and may
+   * well ask again at once (see {@link inRun}).
+   */
+  [NEXT_NOW](inRun: boolean): Answer<Out> {
+    if (this.#source !== undefined || this.#outbox.closed || this.#stepping || !this.#fast) return this.next()
+    this.#inRun = inRun
+    const answer = this.#fastStep()
+    this.#inRun = false
+    return answer
+  }
+
+  /**
+   * While a step runs synchronously: it was asked for by an operator of this package that has
+   * taken a ready item from this iterator in the same turn already (a `batch` filling up), so more
+   * calls are likely to follow at once. A hint for costs paid once per run, never for behaviour.
+   */
+  protected get inRun(): boolean {
+    return this.#inRun
   }
 
   async return(value?: unknown): Promise<IteratorResult<Out>> {
@@ -100,6 +147,19 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   protected pullThen(then: (result: IteratorResult<In>) => Step<Out>, caught?: (error: unknown) => Step<Out>): Step<Out> {
     const reader = this.#reader!
     if (reader.done) return then(DONE)
+    if (this.#now && this.#readyPulls < READY_PULLS) {
+      const answer = reader.pullNow(this.#listener, this.#readyPulls > 0)
+      if (!(answer instanceof Promise)) {
+        // Ready: decided on now. A first pull that answers a reserved call stays to come.
+        this.#readyPulls++
+        return then(answer)
+      }
+      this.#then = then
+      this.#caught = caught
+      if (!this.#fastPull) return LATER
+      this.#fastPull = false
+      return answer as Promise<IteratorResult<Out>>
+    }
     this.#then = then
     this.#caught = caught
     if (this.#fastPull) {
@@ -110,7 +170,10 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     return LATER
   }
 
-  /** Answers the step open now, while a pull may be under way (see {@link LATER}). */
+  /**
+   * Answers the step open now, while a pull may be under way (see {@link LATER}); only for an
+   * operator constructed with `answersLater`.
+   */
   protected answer(step: Step<Out>): void {
     this.#answer(step)
   }
@@ -121,6 +184,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
    */
   readonly #listener: PullListener<In, Answer<Out> | undefined> = {
     pulled: (result) => {
+      this.#readyPulls = 0
       const then = this.#then!
       this.#then = this.#caught = undefined
       const checked = this.#sourceClosed ? DONE : result
@@ -134,6 +198,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     pullFailed: (error) => {
       // A source closed meanwhile has its late error dropped, as a late item is.
       if (this.#sourceClosed) return this.#listener.pulled(DONE)
+      this.#readyPulls = 0
       const caught = this.#caught
       this.#then = this.#caught = undefined
       if (!this.#outbox.reserved) {
@@ -161,8 +226,9 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
    * the outbox, not parked, and answered by what the step's first pull answers (see
    * {@link #finishFast}), so the hot path makes no promise of its own.
    */
-  #fastStep(): Promise<IteratorResult<Out>> {
+  #fastStep(): Answer<Out> {
     this.#stepping = true
+    this.#readyPulls = 0
     this.#outbox.reserve()
     this.#fastPull = true
     let answer: Step<Out>
@@ -173,9 +239,9 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
       return this.#fastFailed(error)
     }
     if (!this.#fastPull) return answer as Promise<IteratorResult<Out>>
-    // Answered without pulling.
+    // Answered without waiting for a pull.
     this.#fastPull = false
-    return Promise.resolve(this.#finishFast(answer))
+    return this.#finishFast(answer)
   }
 
   /** The answer to the reserved call, from the step's answer. */
@@ -257,7 +323,8 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
       this.fail(error)
       return
     }
-    this.#fast = !this.#reader.sync && this.#reader.answersOnReturn
+    this.#fast = !this.#reader.sync && this.#reader.answersOnReturn && !this.#answersLater
+    this.#now = !this.#reader.sync && this.#reader.answersNow
     this.start()
   }
 
@@ -272,6 +339,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   /** Runs one step for the oldest parked call. */
   #step(): void {
     this.#stepping = true
+    this.#readyPulls = 0
     let answer: Step<Out>
     try {
       answer = this.step()

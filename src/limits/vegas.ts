@@ -23,7 +23,15 @@
  *   what a queue would do (in slow start it rises with the calls: the initial limit was already
  *   queueing; after a cut it stays put: the service got slower, or lost slots meanwhile). To
  *   re-measure, the limit halves until the latency stops falling with it; then it goes back.
- *   Between re-measurements a window median at least 10% lower replaces it (nearer is noise).
+ *   Between re-measurements two window medians in a row at least 10% lower replace it (nearer,
+ *   or once, is noise: the lowest of many noisy medians is below the true latency).
+ * - a cut for a queue (by a third or more) after which the latency fell less than 65% of the way
+ *   with the calls is checked the other way first: the limit goes back to where it was before the
+ *   cut for one window. If the latency rises at most half the way with the calls, there was no
+ *   queue (the service got slower): the lower load's latency is the no-load latency, and the limit
+ *   stays. Otherwise the queue is real and the rule cuts again. Halving to re-measure instead would
+ *   hold the run at a quarter of its pace for a window of slow calls. (A window that straddles the
+ *   change makes one comparison meaningless, hence the check in the other direction.)
  */
 
 /** Fewest samples a window needs, so that its median means something. */
@@ -32,7 +40,7 @@ const MIN_SAMPLES = 40
 const PROBE_INTERVAL = 10_000
 /** What an overload leaves of the limit. */
 const BACKOFF = 0.9
-/** A window median this far below the no-load latency replaces it (nearer is noise). */
+/** Two window medians in a row this far below the no-load latency replace it (nearer is noise). */
 const FASTER = 0.9
 
 /**
@@ -78,6 +86,10 @@ export class VegasController {
   #slowStart = true
   /** While re-measuring: the limit to go back to; `0` otherwise. */
   #restore = 0
+  /** The limit before the previous window's cut for a queue; `0` if that window made none. */
+  #beforeCut = 0
+  /** This window is back at the limit before a cut, to check that the cut met no queue. */
+  #checking = false
 
   constructor(min: number, max: number, initial: number) {
     this.min = min
@@ -93,6 +105,8 @@ export class VegasController {
   reset(limit: number, now: number): void {
     this.#limit = limit
     this.#restore = 0
+    this.#beforeCut = 0
+    this.#checking = false
     this.#newWindow(now)
   }
 
@@ -109,6 +123,8 @@ export class VegasController {
     if (overload) {
       if (startedAt >= this.#lastCut) {
         this.#restore = 0
+        this.#beforeCut = 0
+        this.#checking = false
         this.#cut(Math.floor(this.#limit * BACKOFF), endedAt)
         this.#newWindow(endedAt)
       }
@@ -149,6 +165,22 @@ export class VegasController {
 
     if (Number.isNaN(this.#nextProbe)) this.#nextProbe = now + PROBE_INTERVAL
     const followed = followedLoad(latency, inFlight, previousLatency, previousInFlight)
+    const beforeCut = this.#beforeCut
+    this.#beforeCut = 0
+    if (this.#checking) {
+      this.#checking = false
+      // Back at the limit before the cut, the latency did not rise with the calls: no queue here
+      // either, the service got slower. The lower load's latency is its no-load latency.
+      if (inFlight >= 1.5 * previousInFlight && followed <= 0.5) {
+        this.#noLoad = Math.min(latency, previousLatency)
+        this.#nextProbe = now + PROBE_INTERVAL
+      }
+    } else if (limited && beforeCut > 0 && inFlight * 1.5 <= previousInFlight && followed < 0.65) {
+      // The cut left the latency where it was: check the other way, at the limit before it.
+      this.#checking = true
+      this.#limit = beforeCut
+      return
+    }
     // Re-measure the no-load latency when it is due, or when the latency moved against what a
     // queue would do: in slow start it rose with the calls (the initial limit already queued), or
     // after a cut it stayed where it was (the service got slower, or had fewer slots meanwhile).
@@ -162,7 +194,10 @@ export class VegasController {
       return
     }
 
-    if (!(latency >= this.#noLoad * FASTER)) this.#noLoad = latency
+    // Two windows in a row must show a lower latency: against a lucky median, a queue is phantom.
+    const lower = Math.max(latency, previousLatency)
+    if (Number.isNaN(this.#noLoad)) this.#noLoad = latency
+    else if (lower < this.#noLoad * FASTER) this.#noLoad = lower
     const queue = inFlight * (1 - this.#noLoad / latency)
     const limit = this.#limit
     const alpha = Math.max(1, 0.1 * limit)
@@ -170,6 +205,7 @@ export class VegasController {
     if (queue >= alpha / 2) this.#slowStart = false
     if (queue > beta) {
       this.#cut(Math.max(Math.ceil(limit / 2), Math.round(inFlight - queue + alpha)), now)
+      this.#beforeCut = limit
     } else if (limited && queue < alpha) {
       const step = this.#slowStart ? limit : queue < alpha / 2 ? Math.round(beta) : 1
       this.#limit = Math.min(this.max, limit + step)

@@ -30,7 +30,8 @@ class BatchIterator<T> extends StepIterator<T, T[]> {
   #timer: ReturnType<typeof setTimeout> | undefined
 
   constructor(source: Source<T>, size: number, maxWait: number | undefined) {
-    super(source)
+    // A partial batch goes out at maxWait from a timer, answering the call waiting for it.
+    super(source, maxWait !== undefined)
     this.#size = size
     this.#maxWait = maxWait
   }

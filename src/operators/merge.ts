@@ -19,6 +19,8 @@ interface Lane<T> extends PullListener<T> {
 
 const RESOLVED: Promise<void> = Promise.resolve()
 
+function ignore(): void {}
+
 class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   #sources: Source<T>[] | undefined
   readonly #lanes: Lane<T>[] = []
@@ -29,6 +31,8 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
   readonly #outbox = new Outbox<T>()
   /** A source failed and the others are closing: `next()` calls wait for the error. */
   #failing = false
+  /** Settles once every lane closed so far has been (see {@link #close}). */
+  #closing: Promise<void> = RESOLVED
 
   /** This iterator answers pending `next()` calls at once on `return()`. */
   readonly [ANSWERS_ON_RETURN] = true
@@ -122,7 +126,10 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
     if (--this.#open === 0 && this.#ready.length === 0) this.#outbox.end(RESOLVED)
   }
 
-  /** Closes every lane still open; settles once they are closed (see `SourceReader.closeUpstream`). */
+  /**
+   * Closes every lane still open; settles once they are closed (see `SourceReader.closeUpstream`),
+   * and those closed before too: a `return()` while an error closes the others waits for them.
+   */
   #close(): Promise<void> {
     this.#ready.clear()
     const closing: Promise<void>[] = []
@@ -132,7 +139,8 @@ class MergeIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
       closing.push(lane.reader.closeUpstream())
     }
     this.#open = 0
-    return Promise.all(closing).then(() => undefined)
+    if (closing.length > 0) this.#closing = Promise.all([this.#closing, ...closing]).then(ignore)
+    return this.#closing
   }
 }
 

@@ -2,7 +2,6 @@
 // Declares AsyncDisposable for consumers whose lib setting lacks it.
 import { delay } from 'abort-controller-x'
 import { checkDuration, checkInteger, checkOptions, checkSignal, checkSource } from '../errors.js'
-import { Deque } from '../internal/deque.js'
 import { StepIterator, type Step } from '../internal/step-iterator.js'
 import type { Source } from '../types.js'
 
@@ -16,15 +15,90 @@ export interface ThrottleOptions {
   readonly signal?: AbortSignal
 }
 
+const RESOLVED: Promise<void> = Promise.resolve()
+
+/** Items that go out within this many ms of an entry's first share the entry (see {@link HandedAt}). */
+const GRAIN = 0.1
+
+/**
+ * When the items still in the window went out (`performance.now()` ms), oldest first, as entries
+ * of a time and how many items went out then: rings of unboxed numbers, which grow as needed
+ * (never past `limit` entries). Items that go out within {@link GRAIN} ms share an entry with the
+ * time of the last of them: the others count a little longer, never shorter, and a fast stream
+ * keeps few entries.
+ */
+class HandedAt {
+  #times: Float64Array = new Float64Array(16)
+  #counts: Float64Array = new Float64Array(16)
+  #head = 0
+  #entries = 0
+  /** When the newest entry's first item went out. */
+  #newestSince = -Infinity
+  /** Items in the log. */
+  total = 0
+
+  /** The oldest entry's time; only when `total > 0`. */
+  oldest(): number {
+    return this.#times[this.#head]!
+  }
+
+  /** Drops the oldest entry, and returns its time. */
+  shift(): number {
+    const head = this.#head
+    this.total -= this.#counts[head]!
+    this.#head = (head + 1) & (this.#times.length - 1)
+    this.#entries--
+    return this.#times[head]!
+  }
+
+  push(time: number, count: number): void {
+    this.total += count
+    if (this.#entries > 0 && time - this.#newestSince < GRAIN) {
+      const newest = (this.#head + this.#entries - 1) & (this.#times.length - 1)
+      this.#times[newest] = time
+      this.#counts[newest]! += count
+      return
+    }
+    if (this.#entries === this.#times.length) this.#grow()
+    const at = (this.#head + this.#entries) & (this.#times.length - 1)
+    this.#times[at] = time
+    this.#counts[at] = count
+    this.#entries++
+    this.#newestSince = time
+  }
+
+  #grow(): void {
+    const length = this.#times.length
+    this.#times = unrolled(this.#times, this.#head)
+    this.#counts = unrolled(this.#counts, this.#head)
+    this.#head = 0
+    this.#entries = length
+  }
+}
+
+/** A full ring twice as long, unrolled: from `head` to the end, then the part that wrapped around. */
+function unrolled(ring: Float64Array, head: number): Float64Array {
+  const grown = new Float64Array(ring.length * 2)
+  grown.set(ring.subarray(head))
+  grown.set(ring.subarray(0, head), ring.length - head)
+  return grown
+}
+
 class ThrottleIterator<T> extends StepIterator<T, T> {
   readonly #limit: number
   readonly #interval: number
   readonly #signal: AbortSignal | undefined
   /**
-   * When each of the last `limit` items was handed out (`performance.now()`), oldest first; those
-   * handed out more than an interval ago are dropped, so a limit that never binds keeps little.
+   * When the last `limit` items (at most) were handed out; those handed out more than an interval
+   * ago are dropped whenever the clock is read, so a limit that never binds keeps little.
    */
-  readonly #handedAt = new Deque<number>()
+  readonly #handedAt = new HandedAt()
+  /**
+   * Items handed out in a run, not in the log yet: the clock is read once for them, at the end of
+   * the turn ({@link #stamp}), or at the next admission that reads it. A time read after an item
+   * went out counts it a little longer, never shorter.
+   */
+  #unstamped = 0
   /** Aborted when the iteration ends, to end a wait at once. */
   readonly #stopped = new AbortController()
 
@@ -59,24 +133,42 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
   readonly #admit = (result: IteratorResult<T>): Step<T> => {
     if (result.done) return result
     const handedAt = this.#handedAt
+    // Below the limit even if every item in the log is still in the window: out now. In a run of
+    // items asked for at once (a batch filling up), the clock is read once for the run.
+    if (handedAt.total + this.#unstamped < this.#limit && (this.#unstamped > 0 || this.inRun)) {
+      if (this.#unstamped++ === 0) void RESOLVED.then(this.#stamp)
+      return result
+    }
     const now = performance.now()
+    this.#stampAt(now)
     // An item handed out a whole interval ago no longer counts: only the window's are kept.
-    while (handedAt.length > 0 && handedAt.peek()! <= now - this.#interval) handedAt.shift()
-    if (handedAt.length === this.#limit) return this.#waitForSlot(result)
-    handedAt.push(now)
+    while (handedAt.total > 0 && handedAt.oldest() <= now - this.#interval) handedAt.shift()
+    if (handedAt.total >= this.#limit) return this.#waitForSlot(result)
+    handedAt.push(now, 1)
     return result
+  }
+
+  /** The end of a turn in which items went out: they are logged with the time now. */
+  readonly #stamp = (): void => {
+    if (this.#unstamped > 0) this.#stampAt(performance.now())
+  }
+
+  #stampAt(now: number): void {
+    if (this.#unstamped === 0) return
+    this.#handedAt.push(now, this.#unstamped)
+    this.#unstamped = 0
   }
 
   async #waitForSlot(result: IteratorResult<T>): Promise<IteratorResult<T>> {
     const handedAt = this.#handedAt
-    // The slot of the oldest of the last `limit` items frees up `interval` ms after it went out.
+    // The slots of the oldest of the last `limit` items free up `interval` ms after they went out.
     // Timers may fire a little early against performance.now(), so wait until it really has
     // (in whole milliseconds, the timers' own grain).
-    const free = handedAt.shift()! + this.#interval
+    const free = handedAt.shift() + this.#interval
     for (let wait = free - performance.now(); wait > 0; wait = free - performance.now()) {
       await delay(this.#stopped.signal, Math.ceil(wait))
     }
-    handedAt.push(performance.now())
+    handedAt.push(performance.now(), 1)
     return result
   }
 }

@@ -8,7 +8,10 @@ import type { Source } from '../types.js'
 export interface TimeoutOptions {
   /** Deadline of the whole run in ms, counted from the first `next()`. Finite number > 0. */
   readonly total?: number
-  /** Most ms to wait for any one item, counted from when it is asked of the source. Finite number > 0. */
+  /**
+   * Most ms to wait for any one item, counted from when it is asked of the source (once its
+   * `next()` has returned). Finite number > 0.
+   */
   readonly each?: number
   /** `'error'` (default): a pending `next()` rejects with `TimeoutError`. `'end'`: the iteration ends quietly. */
   readonly onTimeout?: 'error' | 'end'
@@ -27,6 +30,8 @@ class TimeoutIterator<T> extends StepIterator<T, T> {
    */
   #eachTimer: Timer | undefined
   #eachDeadline = Infinity
+  /** The step's pull has not answered yet (see {@link step}). */
+  #waiting = false
 
   constructor(source: Source<T>, total: number | undefined, each: number | undefined, quiet: boolean) {
     super(source)
@@ -49,12 +54,18 @@ class TimeoutIterator<T> extends StepIterator<T, T> {
   protected override step(): Step<T> {
     const each = this.#each
     if (each === undefined) return this.pullThen(passOn)
-    this.#eachDeadline = performance.now() + each
-    this.#eachTimer ??= setTimeout(this.#checkEach, each)
-    return this.pullThen(this.#arrived)
+    this.#waiting = true
+    const step = this.pullThen(this.#arrived)
+    // An item the source had ready needs no deadline (nor a clock read): only a wait has one.
+    if (this.#waiting) {
+      this.#eachDeadline = performance.now() + each
+      this.#eachTimer ??= setTimeout(this.#checkEach, each)
+    }
+    return step
   }
 
   readonly #arrived = (result: IteratorResult<T>): IteratorResult<T> => {
+    this.#waiting = false
     this.#eachDeadline = Infinity
     return result
   }

@@ -1,3 +1,4 @@
+import { ANSWERS_ON_RETURN, NEXT_NOW, type AnswersNow } from '../internal/iterator.js'
 import { Outbox } from '../internal/outbox.js'
 import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Mapper, Source } from '../types.js'
@@ -80,6 +81,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   /** Under `'abort'`: the index from which nothing is handed out (ordered), and the error to throw. */
   #failIndex = Infinity
   #failure: unknown = undefined
+  /** The error to throw is an item's, not the source's: it waits for the source's close (guarantee 5). */
+  #itemFailed = false
   /** Under `'continue'`: the items' errors. */
   readonly #errors: ErrorList | undefined
   /** Not under `'abort'`: an error of the source, thrown as is after the items in flight. */
@@ -123,6 +126,12 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   }
 
   next(): Promise<IteratorResult<R>> {
+    const answer = this.nextNow()
+    return answer instanceof Promise ? answer : Promise.resolve(answer)
+  }
+
+  /** {@link next}, answering a result that is ready as it is, not in a promise (see `NEXT_NOW`). */
+  nextNow(): IteratorResult<R> | Promise<IteratorResult<R>> {
     if (this.#phase === 'idle') this.#start()
     const outbox = this.#outbox
     if (outbox.closed) return outbox.answerClosed()
@@ -131,7 +140,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       if (answer === ENDED) return outbox.answerClosed()
       if (answer !== NOT_READY) {
         this.#fill()
-        return Promise.resolve(answer)
+        return answer
       }
     }
     const parked = outbox.park()
@@ -401,22 +410,23 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       this.#output.finished(task)
     } else {
       task.state = 'failed'
-      this.#fail(task.index, value)
+      this.#fail(task.index, value, true)
     }
   }
 
   /**
    * Under `'abort'`: nothing more is pulled, the source is closed, and the in-flight items a loop
    * would not have reached are aborted. Ordered, those are the items from `index` on; as-completed,
-   * all of them, and the results not handed out yet are dropped.
+   * all of them, and the results not handed out yet are dropped. `ofItem`: the error is an item's.
    */
-  #fail(index: number, error: unknown): void {
+  #fail(index: number, error: unknown, ofItem: boolean): void {
     const ordered = this.#config.ordered
     if (this.#failed && (!ordered || index >= this.#failIndex)) return
     this.#failed = true
     const from = ordered ? index : -1
     this.#failIndex = from
     this.#failure = error
+    this.#itemFailed = ofItem
     this.#abort(from, abortError('Aborted because another item failed'))
     this.#output.stop(from)
     void this.#closeSource()
@@ -442,7 +452,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
    */
   #sourceFailed(error: unknown): void {
     void this.#closeSource()
-    if (this.#config.policy === 'abort') this.#fail(this.#pulled, error)
+    if (this.#config.policy === 'abort') this.#fail(this.#pulled, error, false)
     else this.#sourceError ??= { error }
   }
 
@@ -484,7 +494,10 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
 
   /**
    * Ends a run that has nothing left running or waiting: the outbox answers the oldest waiting call
-   * with the run's error, if there is one, and every other call with done.
+   * with the run's error, if there is one, and every other call with done. An item's error is
+   * thrown once the source has closed, as the run's `return()` would resolve (an upstream operator
+   * over another `parallelMap` has then let its calls settle); the source's own error is passed on
+   * without waiting, as the operators pass it on.
    */
   #end(): IteratorResult<R> {
     // The last progress report comes first, so that an error it throws is the run's.
@@ -498,7 +511,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       ? { error: this.#failure }
       : (this.#sourceError ?? (this.#errors?.length ? { error: this.#errors.aggregate(this.#pulled) } : undefined))
     if (failure === undefined) this.#outbox.end(closing)
-    else this.#outbox.fail(failure.error, closing)
+    else this.#outbox.fail(failure.error, closing, this.#failed && this.#itemFailed)
     return ENDED
   }
 
@@ -550,12 +563,13 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   }
 
   /**
-   * Calls the source's `return()` once, unless it is finished (see `SourceReader.close`); nothing
-   * more is pulled.
+   * Calls the source's `return()` once, unless it has ended, and settles once that has, as a stage
+   * of a pipeline does (see `SourceReader.closeUpstream`): an upstream operator over another
+   * `parallelMap` has then let its calls settle. Nothing more is pulled.
    */
   #closeSource(): Promise<void> {
     this.#sourceDone = true
-    return this.#reader === undefined ? RESOLVED : this.#reader.close()
+    return this.#reader === undefined ? RESOLVED : this.#reader.closeUpstream()
   }
 }
 
@@ -563,7 +577,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
  * The iterator `parallelMap` returns: a hand-written async iterator (no async generator on the hot
  * path) in front of its {@link Run}, showing users the iterator protocol only.
  */
-export class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
+export class ParallelIterator<T, R> implements AsyncIterableIterator<R>, AnswersNow<R> {
   /**
    * One idle instance, kept for the life of the module. V8 holds an object's hidden class only
    * weakly: a full GC that finds no live iterator drops it and deoptimizes the scheduler code
@@ -573,6 +587,9 @@ export class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
   static shapeKeeper: ParallelIterator<unknown, unknown> | undefined
 
   readonly #run: Run<T, R>
+
+  /** `return()` answers pending `next()` calls at once (done): operators after it may chain its answers. */
+  readonly [ANSWERS_ON_RETURN] = true
 
   constructor(fn: Mapper<T, unknown>, config: Config, source: Source<T>) {
     this.#run = new Run(fn, config, source)
@@ -584,6 +601,11 @@ export class ParallelIterator<T, R> implements AsyncIterableIterator<R> {
 
   next(): Promise<IteratorResult<R>> {
     return this.#run.next()
+  }
+
+  /** `next()` for the operators after it: a result that is ready is answered as it is. */
+  [NEXT_NOW](): IteratorResult<R> | Promise<IteratorResult<R>> {
+    return this.#run.nextNow()
   }
 
   /**

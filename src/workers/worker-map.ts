@@ -83,9 +83,10 @@ export interface ItemTask {
 
 /**
  * Runs one item on `pool` outside `workerMap` (the distributed queue server does): `signal`
- * aborting terminates its thread, which the pool replaces.
+ * aborting terminates its thread, which the pool replaces; `report`, when given, receives the
+ * task's reports, all before its outcome.
  */
-export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal): Promise<unknown> {
+export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal, report?: (value: unknown) => void): Promise<unknown> {
   let target: AbortTarget | undefined
   const onAbort = (): void => target?.abort(signal.reason)
   signal.addEventListener('abort', onAbort, { once: true })
@@ -97,7 +98,7 @@ export function runOn(pool: Pool, task: ItemTask, signal: AbortSignal): Promise<
   }
   const { module, exportName, item, index, attempt } = task
   return pool
-    .run([item, index, attempt, 0, module, exportName], abortable, undefined, undefined)
+    .run([item, index, attempt, 0, module, exportName], abortable, undefined, report)
     .finally(() => signal.removeEventListener('abort', onAbort))
 }
 

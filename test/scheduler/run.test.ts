@@ -393,29 +393,56 @@ describe('4 and 5. cancellation and structured concurrency', () => {
     expect(closed).toBe(true)
   })
 
-  it('calls the source return() without waiting for a pull that never settles', async () => {
-    // Like an async generator stuck in an await: return() queues behind the pending pull.
-    const stuck = new Promise<never>(() => {})
+  it('calls the return() of an async generator stuck in an await without waiting for it', async () => {
+    // An async generator queues return() behind its pending pull, which here never settles.
+    let finished = false
+    async function* stuck(): AsyncGenerator<number> {
+      try {
+        yield 1
+        await new Promise<never>(() => {})
+      } finally {
+        finished = true
+      }
+    }
+    const source = stuck()
+    const returned = vi.spyOn(source, 'return')
+    const iterator = parallelMap(double)(source)
+    expect(await iterator.next()).toEqual({ done: false, value: 2 })
+    await ticks()
+    const closing = iterator.return!()
+    expect(await isSettled(closing)).toBe(true)
+    expect(await closing).toEqual({ done: true, value: undefined })
+    expect(returned).toHaveBeenCalledTimes(1)
+    expect(finished).toBe(false)
+  })
+
+  it('awaits the source return() while a pull is pending, when the source acts on return() at once', async () => {
+    // Like an operator over another parallelMap: return() answers the pending pull, then settles later.
+    let finish!: () => void
+    let answerPull!: (result: IteratorResult<number>) => void
     let pulls = 0
-    const returned = vi.fn(() => stuck)
     const source: AsyncIterableIterator<number> = {
       [Symbol.asyncIterator]() {
         return this
       },
       next() {
         pulls++
-        return pulls === 1 ? Promise.resolve({ done: false, value: 1 }) : stuck
+        if (pulls === 1) return Promise.resolve({ done: false, value: 1 })
+        return new Promise((resolve) => (answerPull = resolve))
       },
-      return: returned,
+      return() {
+        answerPull({ done: true, value: undefined })
+        return new Promise((resolve) => (finish = () => resolve({ done: true, value: undefined })))
+      },
     }
     const iterator = parallelMap(double)(source)
     expect(await iterator.next()).toEqual({ done: false, value: 2 })
     await ticks()
     expect(pulls).toBe(2)
     const closing = iterator.return!()
-    expect(await isSettled(closing)).toBe(true)
+    expect(await isSettled(closing)).toBe(false)
+    finish()
     expect(await closing).toEqual({ done: true, value: undefined })
-    expect(returned).toHaveBeenCalledTimes(1)
   })
 
   it('awaits the source return() when no pull is pending', async () => {
