@@ -7,6 +7,7 @@ import { once } from 'node:events'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { median } from './measure.js'
 
 const { values } = parseArgs({
   options: {
@@ -44,12 +45,6 @@ async function time({ command, args, name }: Contender): Promise<number> {
   const [code] = (await once(child, 'close')) as [number | null]
   if (code !== 0) throw new Error(`${name} exited with ${code}`)
   return (performance.now() - start) / 1000
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
 const loadBefore = loadavg()

@@ -1,5 +1,5 @@
-import { cpus, loadavg } from 'node:os'
 import { batch, drop, merge, parallelMap, slice, take, throttle, timeout } from '../src/index.js'
+import { environment, median } from './measure.js'
 
 /**
  * What composing operators costs (issue 15): 100k trivial items through `parallelMap` at
@@ -88,12 +88,6 @@ async function time(row: Row, items: readonly number[]): Promise<{ wall: number;
   return { wall, cpu: (cpu.user + cpu.system) / 1000 }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = values.toSorted((a, b) => a - b)
-  const middle = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
-}
-
 const items = Array.from({ length: ITEMS }, (_, i) => i)
 const samples = rows.map(() => [] as number[])
 const cpuSamples = rows.map(() => [] as number[])
@@ -110,8 +104,7 @@ for (let round = 0; round < WARMUPS + RUNS; round++) {
 const ns = (ms: number): number => (ms * 1e6) / ITEMS
 const FUSED = 0
 const ALONE = 1
-const load = loadavg().map((value) => value.toFixed(1)).join(' ')
-console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load}`)
+console.log(environment())
 console.log(`${ITEMS} items, concurrency ${CONCURRENCY}, ${RUNS} rounds after ${WARMUPS} warm-up rounds; medians.\n`)
 console.log('| pipeline | ns/item | ÷ fused | + ns/item over parallelMap | CPU: ÷ fused | CPU: + ns/item |')
 console.log('|---|---:|---:|---:|---:|---:|')

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util'
 import { Piscina } from 'piscina'
 import { collect, parallelMap } from '../src/index.js'
 import { createPool, workerMap } from '../src/workers/index.js'
+import { median } from './measure.js'
 import sha256Chain, { type ChainSettings } from './sha256-chain.js'
 
 const { values } = parseArgs({
@@ -76,9 +77,7 @@ async function race(contenders: Contenders, runs: number, warmUps = 0): Promise<
 
 /** The median, over the runs, of a contender's time over the baseline's time in the same run. */
 function pairedRatio(times: Times, baseline: Times): number {
-  const ratios = times.runs.map((ms, run) => ms / baseline.runs[run]!).sort((a, b) => a - b)
-  const middle = ratios.length >> 1
-  return ratios.length % 2 === 1 ? ratios[middle]! : (ratios[middle - 1]! + ratios[middle]!) / 2
+  return median(times.runs.map((ms, run) => ms / baseline.runs[run]!))
 }
 
 /** Calls `run` for every item, `concurrency` calls at a time, and collects the results in order. */

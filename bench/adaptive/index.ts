@@ -4,8 +4,8 @@
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
-import { cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
+import { environment } from '../measure.js'
 import { best, medianLimit, phaseSpans, settleTime, stats, type ScenarioResult, type Stats } from './analysis.js'
 import { chart } from './chart.js'
 import { contenderName, run, type Contender } from './client.js'
@@ -100,11 +100,6 @@ function table(result: ScenarioResult): string {
     out.push('', `'auto' limit, median over the second half: ${limits.join(' and ')}.`)
   }
   return out.join('\n')
-}
-
-function environment(): string {
-  const load = loadavg().map((value) => value.toFixed(1)).join(' ')
-  return `Node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpus()[0]?.model.trim()}, load average ${load}`
 }
 
 const started = new Date()
