@@ -368,7 +368,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     } else {
       this.#settleWithOptions(task, ok, value)
     }
-    if (this.#phase === 'active') this.#fill()
+    // Within the fill loop (a synchronous result), the loop goes on by itself.
+    if (!this.#filling && this.#phase === 'active') this.#fill()
   }
 
   /** {@link settle} for a failure, an aborted task, or a run with options to serve. */
