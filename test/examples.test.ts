@@ -284,6 +284,19 @@ describe('examples/files.ts', () => {
   })
 })
 
+describe('examples/distributed.ts on the command line', () => {
+  it('answers --help with the usage, and a bad argument with the problem and the usage, without Redis', async () => {
+    const [help, photos, serve] = await Promise.all([
+      outcome(tmpdir(), 'distributed', '--help'),
+      outcome(tmpdir(), 'distributed', '--photos', '0'),
+      outcome(tmpdir(), 'distributed', '--serve'),
+    ])
+    expectHelp(help, 'Usage: node --import tsx examples/distributed.ts [--photos N] [--queue QUEUE] [--serve NAME]')
+    expectUsageError(photos, 'distributed', /^Option '--photos' expects a whole number >= 1, got '0'$/)
+    expectUsageError(serve, 'distributed', /^Option '--serve <value>' argument missing$/)
+  })
+})
+
 describe('examples/settled-report.ts', () => {
   it('groups the records, retries the retryable failures and summarises', async () => {
     const { stdout } = await run('settled-report')
