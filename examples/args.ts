@@ -46,11 +46,25 @@ export function parseExampleArgs<const O extends NonNullable<ParseArgsConfig['op
 
 /** Parses a whole number >= `min` given for `--name`, or exits with a {@link usageError}. */
 export function integerArg(usage: string, name: string, text: string | undefined, min: number): number | undefined {
+  return numberArg(usage, name, text, `a whole number >= ${min}`, (value) => Number.isInteger(value) && value >= min)
+}
+
+/** Parses a finite number > 0 (a fraction too) given for `--name`, or exits with a {@link usageError}. */
+export function positiveArg(usage: string, name: string, text: string | undefined): number | undefined {
+  return numberArg(usage, name, text, 'a number > 0', (value) => Number.isFinite(value) && value > 0)
+}
+
+function numberArg(
+  usage: string,
+  name: string,
+  text: string | undefined,
+  expected: string,
+  valid: (value: number) => boolean,
+): number | undefined {
   if (text === undefined) return undefined
   const value = Number(text)
-  if (text.trim() === '' || !Number.isInteger(value) || value < min) {
-    usageError(usage, `Option '--${name}' expects a whole number >= ${min}, got '${text}'`)
-  }
+  // Number('') and Number(' ') are 0, which is not what anyone typed.
+  if (text.trim() === '' || !valid(value)) usageError(usage, `Option '--${name}' expects ${expected}, got '${text}'`)
   return value
 }
 

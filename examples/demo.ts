@@ -10,11 +10,11 @@
  *    queue and latency climbs), next to a few fixed limits.
  *
  * Run: `npm run demo` (or `node --import tsx examples/demo.ts --servers 30 --time-scale 0.1 --out DIR`).
+ * Ctrl+C aborts the requests in flight and shuts the fleet down.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import {
   adaptiveConcurrency,
   collect,
@@ -27,18 +27,26 @@ import {
   type Progress,
   type Settled,
 } from '../src/index.js'
+import { integerArg, parseExampleArgs, positiveArg, runExample } from './args.js'
 import { toCsv } from './csv.js'
 import { progressView } from './progress.js'
 import { startServer, type Host } from './server.js'
 import { formatTable } from './table.js'
+
+const USAGE = `Usage: node --import tsx examples/demo.ts [--servers N] [--time-scale X] [--out DIR]
+  --servers N       how many simulated servers (default 100)
+  --time-scale X    multiplies every latency and timeout: 0.1 runs ten times faster (default 1)
+  --out DIR         where the health report goes (default ./demo-output)`
 
 export interface DemoOptions {
   /** How many simulated servers. Default `100`. */
   readonly servers?: number
   /** Multiplies every latency and timeout (`0.1` runs ten times faster). Default `1`. */
   readonly timeScale?: number
-  /** Where the health report goes. Default `./demo-output`. */
+  /** Where the health report goes, created first. Default `./demo-output`. */
   readonly outDir?: string
+  /** Stops the run (Ctrl+C): the requests in flight are aborted and the fleet is shut down. */
+  readonly signal?: AbortSignal
   /** Where the text goes. Default `console.log`. */
   readonly log?: (line: string) => void
 }
@@ -87,7 +95,7 @@ async function getOsVersion(host: Host, signal: AbortSignal): Promise<string> {
  * hands results out as they complete, as ForEach-Object -Parallel does: in input order, one slow
  * server would hold back the results behind it until the read-ahead bound stops the pulling.
  */
-async function fetchAll(hosts: readonly Host[], concurrency: number, timeout: number, title: string) {
+async function fetchAll(hosts: readonly Host[], concurrency: number, timeout: number, title: string, signal?: AbortSignal) {
   const started = performance.now()
   let failed = 0
   try {
@@ -101,6 +109,7 @@ async function fetchAll(hosts: readonly Host[], concurrency: number, timeout: nu
           onError: 'continue',
           onProgress,
           total: hosts.length,
+          signal,
         }),
         drain,
       ),
@@ -133,7 +142,7 @@ function median(values: number[]): number {
  * second, their median latency, and the median limit they ran under. The source stops at the
  * deadline; the calls in flight finish.
  */
-async function loadFor(hosts: readonly Host[], concurrency: number | Limiter, ms: number): Promise<LimitRun> {
+async function loadFor(hosts: readonly Host[], concurrency: number | Limiter, ms: number, signal?: AbortSignal): Promise<LimitRun> {
   const latencies: number[] = []
   const limits: number[] = []
   const started = performance.now()
@@ -149,7 +158,7 @@ async function loadFor(hosts: readonly Host[], concurrency: number | Limiter, ms
         latencies.push(performance.now() - sent)
         limits.push(typeof concurrency === 'number' ? concurrency : concurrency.limit)
       },
-      { concurrency, ordered: false },
+      { concurrency, ordered: false, signal },
     ),
     drain,
   )
@@ -161,7 +170,7 @@ async function loadFor(hosts: readonly Host[], concurrency: number | Limiter, ms
  * Step 3: fixed limits against a service of {@link CAPACITY} slots, then `'auto'` (an adaptive
  * limiter, so that the limit it finds can be read): a first pass to learn, a second to measure.
  */
-async function findLimit(scale: number, log: (line: string) => void): Promise<DemoResult['limits']> {
+async function findLimit(scale: number, log: (line: string) => void, signal?: AbortSignal): Promise<DemoResult['limits']> {
   const service = await startServer({ count: 10, slow: 0, errors: 0, hanging: 0, latency: SERVICE_MS, capacity: CAPACITY })
   try {
     const ms = 2000 * scale
@@ -170,10 +179,10 @@ async function findLimit(scale: number, log: (line: string) => void): Promise<De
       runs.push(run)
       log(`   ${name.padEnd(28)} ${run.perSecond.toFixed(0).padStart(5)} requests/s   median ${run.medianMs.toFixed(0).padStart(3)} ms`)
     }
-    for (const limit of [2, 8, 32]) show(`concurrency: ${limit}`, await loadFor(service.hosts, limit, ms))
+    for (const limit of [2, 8, 32]) show(`concurrency: ${limit}`, await loadFor(service.hosts, limit, ms, signal))
     const auto = adaptiveConcurrency()
-    await loadFor(service.hosts, auto, ms)
-    const found = await loadFor(service.hosts, auto, ms)
+    await loadFor(service.hosts, auto, ms, signal)
+    const found = await loadFor(service.hosts, auto, ms, signal)
     show(`concurrency: 'auto' (~${found.limit})`, found)
     return { found: found.limit, runs }
   } finally {
@@ -200,8 +209,12 @@ function stamp(date: Date): string {
 /** Runs both recipes against a fresh local fleet and shuts it down, even on failure. */
 export async function main(options: DemoOptions = {}): Promise<DemoResult> {
   const log = options.log ?? console.log
+  const { signal } = options
   const scale = options.timeScale ?? 1
   const timeout = 1500 * scale
+  // Before any work, so that a folder that cannot be made fails at once, not after step 1.
+  const outDir = resolve(options.outDir ?? 'demo-output')
+  await mkdir(outDir, { recursive: true })
   const fleet = await startServer({ count: options.servers ?? 100, timeScale: scale })
   try {
     const { hosts } = fleet
@@ -213,9 +226,9 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
     )
 
     log(`\n1. Performance comparison: GET every server, ${timeout} ms timeout per request`)
-    const sequential = await fetchAll(hosts, 1, timeout, 'sequential')
+    const sequential = await fetchAll(hosts, 1, timeout, 'sequential', signal)
     log(`   Sequential (concurrency 1):  ${seconds(sequential.ms).padStart(8)}  (${sequential.failed} failed)`)
-    const parallel = await fetchAll(hosts, 10, timeout, 'parallel')
+    const parallel = await fetchAll(hosts, 10, timeout, 'parallel', signal)
     log(`   Parallel (concurrency 10):   ${seconds(parallel.ms).padStart(8)}  (${parallel.failed} failed)`)
     log(`   Speed-up: ${(sequential.ms / parallel.ms).toFixed(2)}x`)
 
@@ -229,6 +242,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
           timeout,
           onProgress,
           total: hosts.length,
+          signal,
         }),
         collect,
       ),
@@ -243,8 +257,6 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
     }))
     const statuses: Record<HealthStatus, number> = { Success: 0, Failed: 0, TimedOut: 0, Unreachable: 0 }
     for (const row of rows) statuses[row.status]++
-    const outDir = resolve(options.outDir ?? 'demo-output')
-    await mkdir(outDir, { recursive: true })
     const reportPath = resolve(outDir, `server-health-${stamp(new Date())}.csv`)
     await writeFile(reportPath, toCsv(rows))
     log(formatTable(Object.entries(statuses).map(([status, servers]) => ({ status, servers }))))
@@ -262,7 +274,7 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
       `\n3. Finding the limit: a service that serves ${CAPACITY} requests at once in ${SERVICE_MS} ms (more queue), ` +
         `${seconds(2000 * scale)} per limit`,
     )
-    const limits = await findLimit(scale, log)
+    const limits = await findLimit(scale, log, signal)
     log(`   'auto' ran ~${limits.found} at a time (the median of its limit over its requests), told nothing of the capacity.`)
 
     return { sequentialMs: sequential.ms, parallelMs: parallel.ms, reportPath, statuses, limits }
@@ -272,16 +284,8 @@ export async function main(options: DemoOptions = {}): Promise<DemoResult> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: {
-      servers: { type: 'string' },
-      'time-scale': { type: 'string' },
-      out: { type: 'string' },
-    },
-  })
-  await main({
-    servers: values.servers === undefined ? undefined : Number(values.servers),
-    timeScale: values['time-scale'] === undefined ? undefined : Number(values['time-scale']),
-    outDir: values.out,
-  })
+  const { values } = parseExampleArgs(USAGE, { servers: { type: 'string' }, 'time-scale': { type: 'string' }, out: { type: 'string' } })
+  const servers = integerArg(USAGE, 'servers', values.servers, 1)
+  const timeScale = positiveArg(USAGE, 'time-scale', values['time-scale'])
+  await runExample('demo', (signal) => main({ servers, timeScale, outDir: values.out, signal }))
 }

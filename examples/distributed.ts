@@ -9,16 +9,21 @@ import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
 import { distributedMap, serveQueue } from '../src/distributed/index.js'
+import { integerArg, parseExampleArgs } from './args.js'
 
-const { values } = parseArgs({
-  options: {
-    serve: { type: 'string' },
-    photos: { type: 'string', default: '12' },
-    queue: { type: 'string', default: `thumbnails-${process.pid}` },
-  },
+const USAGE = `Usage: node --import tsx examples/distributed.ts [--photos N] [--queue QUEUE] [--serve NAME]
+  --photos N      how many photos to make thumbnails of (default 12)
+  --queue QUEUE   the BullMQ queue (default thumbnails-PID)
+  --serve NAME    run as the worker NAME, taking the jobs of QUEUE, instead of driving a run
+Redis at REDIS_URL (default redis://127.0.0.1:6379).`
+
+const { values } = parseExampleArgs(USAGE, {
+  serve: { type: 'string' },
+  photos: { type: 'string' },
+  queue: { type: 'string', default: `thumbnails-${process.pid}` },
 })
+const photoCount = integerArg(USAGE, 'photos', values.photos, 1) ?? 12
 
 interface Thumbnail {
   readonly photo: string
@@ -51,7 +56,7 @@ if (values.serve !== undefined) {
   process.once('SIGTERM', stop).once('disconnect', stop)
 } else {
   const workers = [startWorker('worker-1'), startWorker('worker-2')]
-  const photos = Array.from({ length: Number(values.photos) }, (_, i) => `photo-${String(i + 1).padStart(2, '0')}.jpg`)
+  const photos = Array.from({ length: photoCount }, (_, i) => `photo-${String(i + 1).padStart(2, '0')}.jpg`)
   console.log(`Making ${photos.length} thumbnails on queue ${values.queue} with 2 worker processes`)
   const started = performance.now()
   const makeThumbnails = distributedMap<string, Thumbnail>(values.queue, { concurrency: 4, timeout: 30_000 })

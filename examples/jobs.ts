@@ -23,6 +23,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { JobTable, parallelMap, type Job, type TaskContext } from '../src/index.js'
+import { parseExampleArgs } from './args.js'
+
+const USAGE = `Usage: node --import tsx examples/jobs.ts
+  serves the jobs API, queues five jobs through it, collects them as they finish, prints it all and exits`
 
 /** What POST /jobs accepts. */
 export interface WorkRequest {
@@ -276,4 +280,7 @@ async function demo(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await demo()
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  parseExampleArgs(USAGE, {})
+  await demo()
+}

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process'
+import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startJobsServer, type JobsServer } from '../examples/jobs.js'
+import { expectHelp, expectUsageError, outcome } from './examples-helpers.js'
 
 let server: JobsServer | undefined
 
@@ -203,5 +205,11 @@ describe('examples/jobs.ts', () => {
     ]) {
       expect(stdout).toContain(line)
     }
+  })
+
+  it('answers --help with the usage, and an argument with the problem and the usage', async () => {
+    const [help, extra] = await Promise.all([outcome(tmpdir(), 'jobs', '--help'), outcome(tmpdir(), 'jobs', 'now')])
+    expectHelp(help, 'Usage: node --import tsx examples/jobs.ts')
+    expectUsageError(extra, 'jobs', /^Unexpected argument 'now'$/)
   })
 })

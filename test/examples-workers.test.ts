@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
+import { tmpdir } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import countPrimes, { primesBelow } from '../examples/count-primes.js'
+import { expectHelp, expectUsageError, interrupt, outcome, run } from './examples-helpers.js'
 
 const context = (smallPrimes: readonly number[], report = (_value: unknown) => {}) => ({
   index: 0,
@@ -32,14 +31,27 @@ describe('examples/count-primes.ts', () => {
 
 describe('examples/workers.ts', () => {
   it('counts the primes on worker threads and stops the runaway range at its timeout', async () => {
-    const example = fileURLToPath(new URL('../examples/workers.ts', import.meta.url))
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', example, '--size', '100000', '--timeout', '2000'],
-      { timeout: 30_000 },
-    )
+    const { stdout } = await run('workers', '--size', '100000', '--timeout', '2000')
     expect(stdout).toMatch(/^Counting primes in 9 ranges on \d+ threads\n/)
     expect(stdout).toContain('stopped: Item 4 timed out after 2000 ms\n')
     expect(stdout).toMatch(/\n63951 primes below 800000, in \d+ ms\n$/)
+  })
+
+  it('answers --help with the usage, and a bad argument with the problem and the usage', async () => {
+    const [help, size, timeout, unknown] = await Promise.all([
+      outcome(tmpdir(), 'workers', '-h'),
+      outcome(tmpdir(), 'workers', '--size', '1e6x'),
+      outcome(tmpdir(), 'workers', '--timeout', '0'),
+      outcome(tmpdir(), 'workers', '--threads', '2'),
+    ])
+    expectHelp(help, 'Usage: node --import tsx examples/workers.ts [--size N] [--timeout MS]')
+    expectUsageError(size, 'workers', /^Option '--size' expects a whole number >= 1, got '1e6x'$/)
+    expectUsageError(timeout, 'workers', /^Option '--timeout' expects a whole number >= 1, got '0'$/)
+    expectUsageError(unknown, 'workers', /^Unknown option '--threads'$/)
+  })
+
+  it('stops its threads on Ctrl+C, the runaway range included, and exits', async () => {
+    const stopped = await interrupt(tmpdir(), 'Counting primes', 'workers', ['--timeout', '600000'])
+    expect(stopped).toEqual({ code: 130, stdout: expect.stringMatching(/^Counting primes in 9 ranges/), stderr: 'workers: interrupted\n' })
   })
 })

@@ -1,66 +1,14 @@
-import { execFile, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { Writable } from 'node:stream'
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
+import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { Progress } from '../src/index.js'
 import { parseCsv, toCsv } from '../examples/csv.js'
 import { progressView } from '../examples/progress.js'
 import { startServer, type FleetServer } from '../examples/server.js'
 import { crawl } from '../examples/urls.js'
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-
-/** Runs an example as `npm run demo` does: a child process, so that it must also exit by itself. */
-async function run(example: string, ...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return runIn(tmpdir(), example, args)
-}
-
-/** {@link run} with `tmp` as the example's TMPDIR. */
-function runIn(tmp: string, example: string, args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
-  return promisify(execFile)(process.execPath, ['--import', 'tsx', `examples/${example}.ts`, ...args], {
-    cwd: root,
-    timeout: 30_000,
-    env: { ...process.env, TMPDIR: tmp },
-  })
-}
-
-interface Outcome {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/**
- * {@link runIn}, whatever the exit status. Give `tmp` only to look at what the example leaves there:
- * in a new one tsx compiles everything again.
- */
-async function outcome(tmp: string, example: string, ...args: string[]): Promise<Outcome> {
-  try {
-    return { code: 0, ...(await runIn(tmp, example, args)) }
-  } catch (error) {
-    const { code, stdout, stderr } = error as Outcome
-    return { code, stdout, stderr }
-  }
-}
-
-/** What an example left in its temp directory; tsx keeps its own cache there, which is not the example's. */
-async function leftIn(tmp: string): Promise<string[]> {
-  return (await readdir(tmp)).filter((name) => !name.startsWith('tsx-'))
-}
-
-/** A usage error: the problem, then the usage, on stderr; exit 2; no stack trace. */
-function expectUsageError(result: Outcome, example: string, problem: RegExp): void {
-  expect(result).toMatchObject({ code: 2, stdout: '' })
-  const [first, usage] = result.stderr.split('\n')
-  expect(first).toMatch(problem)
-  expect(usage).toMatch(new RegExp(`^Usage: node --import tsx examples/${example}\\.ts`))
-  expect(result.stderr).not.toMatch(/^\s+at /m)
-}
+import { expectHelp, expectUsageError, interrupt, leftIn, outcome, run } from './examples-helpers.js'
 
 let dir: string
 beforeEach(async () => {
@@ -260,6 +208,32 @@ describe('examples/demo.ts', () => {
       if (host.behaviour === 'hang') expect(row.status).toBe('TimedOut')
     }
   })
+  it('answers --help with the usage, and a bad argument with the problem and the usage', async () => {
+    const [help, servers, scale, unknown] = await Promise.all([
+      outcome(tmpdir(), 'demo', '--help'),
+      outcome(tmpdir(), 'demo', '--servers', '0'),
+      outcome(tmpdir(), 'demo', '--time-scale', 'fast'),
+      outcome(tmpdir(), 'demo', '--server', '30'),
+    ])
+    expectHelp(help, 'Usage: node --import tsx examples/demo.ts [--servers N] [--time-scale X] [--out DIR]')
+    expectUsageError(servers, 'demo', /^Option '--servers' expects a whole number >= 1, got '0'$/)
+    expectUsageError(scale, 'demo', /^Option '--time-scale' expects a number > 0, got 'fast'$/)
+    expectUsageError(unknown, 'demo', /^Unknown option '--server'$/)
+  })
+
+  it('says at once, in one line, that it cannot make the report folder', async () => {
+    const file = join(dir, 'file')
+    await writeFile(file, '')
+    const result = await outcome(tmpdir(), 'demo', '--out', join(file, 'reports'))
+    expect(result).toEqual({ code: 1, stdout: '', stderr: `demo: ENOTDIR: not a directory, mkdir '${join(file, 'reports')}'\n` })
+  })
+
+  it('stops on Ctrl+C: the requests in flight are aborted, the fleet closes and the process exits', async () => {
+    const stopped = await interrupt(tmpdir(), 'Performance comparison', 'demo', ['--out', dir])
+    expect(stopped.code).toBe(130)
+    expect(stopped.stderr).toMatch(/(^|\n)demo: interrupted\n$/)
+    expect(stopped.stdout).not.toContain('Sequential')
+  })
 })
 
 describe('examples/files.ts', () => {
@@ -304,10 +278,22 @@ describe('examples/files.ts', () => {
       outcome(tmpdir(), 'files', '--files', 'x'),
       outcome(tmpdir(), 'files', '--folder', dir),
     ])
-    expect(help).toMatchObject({ code: 0, stderr: '' })
-    expect(help.stdout).toMatch(/^Usage: node --import tsx examples\/files\.ts \[--dir DIR\] \[--files N\]\n/)
+    expectHelp(help, 'Usage: node --import tsx examples/files.ts [--dir DIR] [--files N]')
     expectUsageError(notNumber, 'files', /^Option '--files' expects a whole number >= 1, got 'x'$/)
     expectUsageError(unknown, 'files', /^Unknown option '--folder'$/)
+  })
+})
+
+describe('examples/distributed.ts on the command line', () => {
+  it('answers --help with the usage, and a bad argument with the problem and the usage, without Redis', async () => {
+    const [help, photos, serve] = await Promise.all([
+      outcome(tmpdir(), 'distributed', '--help'),
+      outcome(tmpdir(), 'distributed', '--photos', '0'),
+      outcome(tmpdir(), 'distributed', '--serve'),
+    ])
+    expectHelp(help, 'Usage: node --import tsx examples/distributed.ts [--photos N] [--queue QUEUE] [--serve NAME]')
+    expectUsageError(photos, 'distributed', /^Option '--photos' expects a whole number >= 1, got '0'$/)
+    expectUsageError(serve, 'distributed', /^Option '--serve <value>' argument missing$/)
   })
 })
 
@@ -326,8 +312,7 @@ describe('examples/settled-report.ts', () => {
 
   it('answers --help with the usage, and an argument with the problem and the usage', async () => {
     const [help, extra] = await Promise.all([outcome(tmpdir(), 'settled-report', '-h'), outcome(tmpdir(), 'settled-report', 'now')])
-    expect(help).toMatchObject({ code: 0, stderr: '' })
-    expect(help.stdout).toMatch(/^Usage: node --import tsx examples\/settled-report\.ts\n/)
+    expectHelp(help, 'Usage: node --import tsx examples/settled-report.ts')
     expectUsageError(extra, 'settled-report', /^Unexpected argument 'now'$/)
   })
 })
@@ -389,23 +374,11 @@ describe('examples/urls.ts on the command line', () => {
   })
 
   it('removes its temporary list of URLs when Ctrl+C stops the crawl', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/urls.ts'], { cwd: root, env: { ...process.env, TMPDIR: dir } })
-    const exited = once(child, 'exit')
-    let stdout = ''
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-    child.stdout.setEncoding('utf8')
-    // The list is written before this line; the crawl then takes over a second (10 URLs a second).
-    await new Promise<void>((resolve) =>
-      child.stdout.on('data', (chunk: string) => {
-        stdout += chunk
-        if (stdout.includes('Crawling')) resolve()
-      }),
-    )
-    expect(await leftIn(dir)).toEqual([expect.stringMatching(/^foreach-parallel-urls-/)])
-    child.kill('SIGINT')
-    expect(await exited).toEqual([130, null])
-    expect(stderr).toBe('urls: interrupted\n')
+    // The list is written before 'Crawling'; the crawl then takes over a second (10 URLs a second).
+    const stopped = await interrupt(dir, 'Crawling', 'urls', [], async () => {
+      expect(await leftIn(dir)).toEqual([expect.stringMatching(/^foreach-parallel-urls-/)])
+    })
+    expect(stopped).toMatchObject({ code: 130, stderr: 'urls: interrupted\n' })
     expect(await leftIn(dir)).toEqual([])
   })
 })
