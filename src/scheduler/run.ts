@@ -126,8 +126,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   }
 
   next(): Promise<IteratorResult<R>> {
-    const answer = this.nextNow()
-    return answer instanceof Promise ? answer : Promise.resolve(answer)
+    // A parked answer is a native promise, which Promise.resolve returns as it is.
+    return Promise.resolve(this.nextNow())
   }
 
   /** {@link next}, answering a result that is ready as it is, not in a promise (see `NEXT_NOW`). */
