@@ -185,7 +185,7 @@ describe('throttle: in a pipeline that takes items in runs', () => {
   })
 })
 
-/** The clock is read at least every this many items (see `mostUnstamped` in throttle.ts). */
+/** At most this many items go out between two reads of the clock (see `mostUnstamped` in throttle.ts). */
 const mostUnstamped = (limit: number): number => Math.min(32, Math.floor(limit / 16))
 
 /**
@@ -221,7 +221,7 @@ async function askedAndOut(
 const burst = ({ gap, count }: { gap: number; count: number }): number[] => [gap, ...Array<number>(count - 1).fill(0)]
 
 describe('throttle: reading the clock less than once per item', () => {
-  it('reads it at most once every 32 items while the limit is far from binding', async () => {
+  it('lets at most 32 items out between two reads while the limit is far from binding', async () => {
     const read = vi.spyOn(performance, 'now')
     const items = Array.from({ length: 3_200 }, (_, i) => i)
     const throttled = throttle({ limit: 1_000_000, interval: 1_000 })(parallelMap((x: number) => x, { concurrency: 8 })(items))

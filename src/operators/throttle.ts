@@ -186,12 +186,13 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
  * itself is asked for each item right after the one before went out.
  *
  * With a `limit` of 16 or more, the clock is read only every few items while the limit is far
- * from binding (at most every `min(32, ⌊limit / 16⌋)` items; it costs as much as the rest of the
- * stage): the items handed out since the last read count from that read, a little longer than they
- * had to, never shorter, so no window ever holds more than `limit`. The price is that for up to one
- * interval after such a read, those items (at most a sixteenth of `limit`) may still hold slots
- * they had left: an item is held back only while at least `limit - min(32, ⌊limit / 16⌋)` items
- * went out in the last `interval` ms. Below 16, every item's time is read when it goes out.
+ * from binding (at most `min(32, ⌊limit / 16⌋)` items go out between two reads; a read costs as
+ * much as the rest of the stage): the items handed out since the last read count from the next,
+ * a little longer than they had to, never shorter, so no window ever holds more than `limit`. The
+ * price is that for up to one interval after such a read, those items (at most a sixteenth of
+ * `limit`) may still hold slots they had left: an item is held back only while at least
+ * `limit - min(32, ⌊limit / 16⌋)` items went out in the last `interval` ms. Below 16, every
+ * item's time is read when it goes out.
  *
  * @param options - `limit` (integer >= 1), `interval` (ms, finite > 0), `signal` (optional).
  * @throws TypeError or RangeError for invalid options, when `throttle` is called; TypeError when
