@@ -183,26 +183,98 @@ describe('throttle: in a pipeline that takes items in runs', () => {
       expect(await timesOf(piped)).toEqual({ items: batches, times: at })
     }
   })
+})
 
-  it('counts the items of a run from the end of that turn, not from a later clock read', async () => {
-    // 0 and 1 go out with a clock read each, 2 in the run; the consumer then pauses 50 ms. Item 2
-    // counts from 0 ms: at 100 ms all three slots free up, so 3, 4 and 5 go out then.
-    const items = [0, 1, 2, 3, 4, 5]
-    const batches = pipe(items, parallelMap((x: number) => x, { concurrency: 8 }), throttle({ limit: 3, interval: 100 }), batch(3))
-    const seen: [number[], number][] = []
-    const reading = (async () => {
-      for await (const batchItems of batches) {
-        seen.push([batchItems, performance.now()])
-        await new Promise((resolve) => setTimeout(resolve, 50))
-      }
-    })()
-    const start = performance.now()
+/** At most this many items go out between two reads of the clock (see `mostUnstamped` in throttle.ts). */
+const mostUnstamped = (limit: number): number => Math.min(32, Math.floor(limit / 16))
+
+/**
+ * Asks for each item of `gaps` after waiting its gap (ms) since the one before went out, noting the
+ * fake times of each ask and each hand-out. `viaParallelMap`: through a parallelMap first, whose
+ * ready results the throttle takes at once.
+ */
+async function askedAndOut(
+  gaps: readonly number[],
+  options: { limit: number; interval: number },
+  viaParallelMap: boolean,
+): Promise<{ asked: number[]; out: number[] }> {
+  const source = viaParallelMap ? parallelMap((x: number) => x, { concurrency: 4 })(gaps) : gaps
+  const throttled = throttle(options)(source)
+  const start = performance.now()
+  const asked: number[] = []
+  const out: number[] = []
+  const reading = (async () => {
+    for (const gap of gaps) {
+      if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap))
+      asked.push(performance.now() - start)
+      expect(await throttled.next()).toEqual({ done: false, value: gap })
+      out.push(performance.now() - start)
+    }
+    await throttled.return!()
+  })()
+  await vi.runAllTimersAsync()
+  await reading
+  return { asked, out }
+}
+
+/** `count` items asked for at once after a pause of `gap` ms, as gaps: `gap` then zeros. */
+const burst = ({ gap, count }: { gap: number; count: number }): number[] => [gap, ...Array<number>(count - 1).fill(0)]
+
+describe('throttle: reading the clock less than once per item', () => {
+  it('lets at most 32 items out between two reads while the limit is far from binding', async () => {
+    const read = vi.spyOn(performance, 'now')
+    const items = Array.from({ length: 3_200 }, (_, i) => i)
+    const throttled = throttle({ limit: 1_000_000, interval: 1_000 })(parallelMap((x: number) => x, { concurrency: 8 })(items))
+    expect(await collect(throttled)).toEqual(items)
+    expect(read.mock.calls.length).toBeLessThanOrEqual(100)
+    vi.restoreAllMocks()
+  })
+
+  it('reads it for every item below a limit of 16', async () => {
+    const read = vi.spyOn(performance, 'now')
+    const items = Array.from({ length: 100 }, (_, i) => i)
+    const reading = collect(throttle({ limit: 15, interval: 1 })(items))
     await vi.runAllTimersAsync()
-    await reading
-    expect(seen.map(([items, at]) => [items, at - start])).toEqual([
-      [[0, 1, 2], 0],
-      [[3, 4, 5], 100],
-    ])
+    expect(await reading).toEqual(items)
+    expect(read.mock.calls.length).toBeGreaterThanOrEqual(100)
+    vi.restoreAllMocks()
+  })
+
+  it('counts items read late from the read: for one interval, they may hold slots they had left', async () => {
+    // Limit 32: up to 2 items go out unread. Two go out at 0 and are read at 1000 with the third,
+    // so until 1100 they still count: 30 of a burst at 1000 go out at once, not 32.
+    const gaps = [0, 0, ...burst({ gap: 1_000, count: 40 })]
+    const { out } = await askedAndOut(gaps, { limit: 32, interval: 100 }, false)
+    expect(out.slice(2)).toEqual([...Array<number>(30).fill(1_000), ...Array<number>(10).fill(1_100)])
+  })
+
+  it('never hands out more than limit items in any window, and holds an item back only while the window is nearly full', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.integer({ min: 1, max: 15 }), fc.integer({ min: 16, max: 80 })),
+        fc.integer({ min: 1, max: 100 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 250 }), count: fc.integer({ min: 1, max: 60 }) }), { maxLength: 8 }),
+        fc.boolean(),
+        async (limit, interval, bursts, viaParallelMap) => {
+          const { asked, out } = await askedAndOut(bursts.flatMap(burst), { limit, interval }, viaParallelMap)
+          // Any limit + 1 items span a whole interval.
+          for (let i = limit; i < out.length; i++) expect(out[i]! - out[i - limit]!).toBeGreaterThanOrEqual(interval)
+          // While an item is held, at least limit - mostUnstamped(limit) items went out in the last
+          // interval (all limit when the clock is read for each item): checked when it is asked for
+          // and whenever that count falls, an interval after an item went out.
+          const full = limit - mostUnstamped(limit)
+          out.forEach((at, i) => {
+            if (at === asked[i]) return
+            const before = out.slice(0, i)
+            const falls = before.map((t) => t + interval).filter((s) => s > asked[i]! && s < at)
+            for (const s of [asked[i]!, ...falls]) {
+              expect(before.filter((t) => t > s - interval && t <= s).length).toBeGreaterThanOrEqual(full)
+            }
+          })
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 })
 

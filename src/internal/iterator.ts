@@ -15,14 +15,12 @@ export const ANSWERS_ON_RETURN: unique symbol = Symbol('answersOnReturn')
  * a promise (otherwise the promise `next()` would answer; it never throws). An operator reading
  * such a source (see `SourceReader.pullNow`) decides on a ready item at once: no promise and no
  * microtask turn per item and stage. Only iterators marked {@link ANSWERS_ON_RETURN} have it.
- * `inRun` tells that the caller has taken a ready item in this turn already, and may well ask
- * again at once: a hint for costs paid once per run (throttle's clock), never for behaviour.
  */
 export const NEXT_NOW: unique symbol = Symbol('nextNow')
 
 /** An iterator with {@link NEXT_NOW}. */
 export interface AnswersNow<T> {
-  [NEXT_NOW](inRun: boolean): IteratorResult<T> | Promise<IteratorResult<T>>
+  [NEXT_NOW](): IteratorResult<T> | Promise<IteratorResult<T>>
 }
 
 /** Calls `iterator.next()`; a synchronous throw becomes a rejection. */

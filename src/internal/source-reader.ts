@@ -120,11 +120,10 @@ export class SourceReader<T> {
    * source has ready is answered as it is (checked, never handed to `listener`), for the caller to
    * go on with at once; otherwise the outcome goes to `listener`, as with `pullTo`. Throws a
    * `TypeError` for a ready answer that breaks the protocol. Only while the source is not done.
-   * `inRun`: the caller has taken a ready item in this turn already (see `NEXT_NOW`).
    */
-  pullNow<R>(listener: PullListener<T, R>, inRun: boolean): IteratorResult<T> | Promise<Awaited<R>> {
+  pullNow<R>(listener: PullListener<T, R>): IteratorResult<T> | Promise<Awaited<R>> {
     this.#pulling = true
-    const answer = (this.#iterator as AsyncIterator<T> & AnswersNow<T>)[NEXT_NOW](inRun)
+    const answer = (this.#iterator as AsyncIterator<T> & AnswersNow<T>)[NEXT_NOW]()
     if (!(answer instanceof Promise)) return this.#pulled(answer)
     this.#listener = listener
     return answer.then(this.#deliver, this.#deliverFailure) as Promise<Awaited<R>>

@@ -60,7 +60,6 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
   #now = false
   /** Ready items taken since the step (or the pull's continuation) began (see {@link READY_PULLS}). */
   #readyPulls = 0
-  #inRun = false
 
   /** This iterator answers pending `next()` calls at once on `return()`. */
   readonly [ANSWERS_ON_RETURN] = true
@@ -102,26 +101,10 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     return answer
   }
 
-  /**
-   * `next()` for the operators after this one: an item the step has at once is answered as it is.
-   * `inRun`: the caller has taken a ready item from this iterator in this turn already, and may
-   * well ask again at once (see {@link inRun}).
-   */
-  [NEXT_NOW](inRun: boolean): Answer<Out> {
+  /** `next()` for the operators after this one: an item the step has at once is answered as it is. */
+  [NEXT_NOW](): Answer<Out> {
     if (this.#source !== undefined || this.#outbox.closed || this.#stepping || !this.#fast) return this.next()
-    this.#inRun = inRun
-    const answer = this.#fastStep()
-    this.#inRun = false
-    return answer
-  }
-
-  /**
-   * While a step runs synchronously: it was asked for by an operator of this package that has
-   * taken a ready item from this iterator in the same turn already (a `batch` filling up), so more
-   * calls are likely to follow at once. A hint for costs paid once per run, never for behaviour.
-   */
-  protected get inRun(): boolean {
-    return this.#inRun
+    return this.#fastStep()
   }
 
   async return(value?: unknown): Promise<IteratorResult<Out>> {
@@ -148,7 +131,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     const reader = this.#reader!
     if (reader.done) return then(DONE)
     if (this.#now && this.#readyPulls < READY_PULLS) {
-      const answer = reader.pullNow(this.#listener, this.#readyPulls > 0)
+      const answer = reader.pullNow(this.#listener)
       if (!(answer instanceof Promise)) {
         // Ready: decided on now. A first pull that answers a reserved call stays to come.
         this.#readyPulls++

@@ -15,8 +15,6 @@ export interface ThrottleOptions {
   readonly signal?: AbortSignal
 }
 
-const RESOLVED: Promise<void> = Promise.resolve()
-
 /** Items that go out within this many ms of an entry's first share the entry (see {@link HandedAt}). */
 const GRAIN = 0.1
 
@@ -84,6 +82,15 @@ function unrolled(ring: Float64Array, head: number): Float64Array {
   return grown
 }
 
+/**
+ * Most items a throttle hands out before it reads the clock for them: a sixteenth of `limit`
+ * (none below a limit of 16, so a small limit is kept exactly), and never more than 32, whose one
+ * read costs under 2 ns an item.
+ */
+function mostUnstamped(limit: number): number {
+  return Math.min(32, Math.floor(limit / 16))
+}
+
 class ThrottleIterator<T> extends StepIterator<T, T> {
   readonly #limit: number
   readonly #interval: number
@@ -94,11 +101,16 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
    */
   readonly #handedAt = new HandedAt()
   /**
-   * Items handed out in a run, not in the log yet: the clock is read once for them, at the end of
-   * the turn ({@link #stamp}), or at the next admission that reads it. A time read after an item
-   * went out counts it a little longer, never shorter.
+   * Items handed out since the clock was last read, not in the log yet: the next read logs them
+   * with its time. Reading the clock costs as much as the rest of a stage, so an item may go out
+   * unread while the log and these stay below the limit even if all of them are still in the
+   * window; the read later counts them a little longer, never shorter. At most
+   * {@link #mostUnstamped} wait for a read, so at most that many items that went out before a
+   * window can still count in it.
    */
   #unstamped = 0
+  /** At most this many items go out unread (see {@link mostUnstamped}). */
+  readonly #mostUnstamped: number
   /** Aborted when the iteration ends, to end a wait at once. */
   readonly #stopped = new AbortController()
 
@@ -107,6 +119,7 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
     this.#limit = limit
     this.#interval = interval
     this.#signal = signal
+    this.#mostUnstamped = mostUnstamped(limit)
   }
 
   protected override start(): void {
@@ -133,30 +146,21 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
   readonly #admit = (result: IteratorResult<T>): Step<T> => {
     if (result.done) return result
     const handedAt = this.#handedAt
-    // Below the limit even if every item in the log is still in the window: out now. In a run of
-    // items asked for at once (a batch filling up), the clock is read once for the run.
-    if (handedAt.total + this.#unstamped < this.#limit && (this.#unstamped > 0 || this.inRun)) {
-      if (this.#unstamped++ === 0) void RESOLVED.then(this.#stamp)
+    const unstamped = this.#unstamped
+    // Below the limit even if every item in the log is still in the window: out now, its time read
+    // with a later item's.
+    if (unstamped < this.#mostUnstamped && handedAt.total + unstamped < this.#limit) {
+      this.#unstamped = unstamped + 1
       return result
     }
     const now = performance.now()
-    this.#stampAt(now)
+    if (unstamped > 0) handedAt.push(now, unstamped)
+    this.#unstamped = 0
     // An item handed out a whole interval ago no longer counts: only the window's are kept.
     while (handedAt.total > 0 && handedAt.oldest() <= now - this.#interval) handedAt.shift()
     if (handedAt.total >= this.#limit) return this.#waitForSlot(result)
     handedAt.push(now, 1)
     return result
-  }
-
-  /** The end of a turn in which items went out: they are logged with the time now. */
-  readonly #stamp = (): void => {
-    if (this.#unstamped > 0) this.#stampAt(performance.now())
-  }
-
-  #stampAt(now: number): void {
-    if (this.#unstamped === 0) return
-    this.#handedAt.push(now, this.#unstamped)
-    this.#unstamped = 0
   }
 
   async #waitForSlot(result: IteratorResult<T>): Promise<IteratorResult<T>> {
@@ -180,6 +184,15 @@ class ThrottleIterator<T> extends StepIterator<T, T> {
  * item until a slot is free; the end of the source goes out at once. Work started from the items
  * (a {@link parallelMap} after it) keeps the rate exactly; a lazy source that does the work
  * itself is asked for each item right after the one before went out.
+ *
+ * With a `limit` of 16 or more, the clock is read only every few items while the limit is far
+ * from binding (at most `min(32, ⌊limit / 16⌋)` items go out between two reads; a read costs as
+ * much as the rest of the stage): the items handed out since the last read count from the next,
+ * a little longer than they had to, never shorter, so no window ever holds more than `limit`. The
+ * price is that for up to one interval after such a read, those items (at most a sixteenth of
+ * `limit`) may still hold slots they had left: an item is held back only while at least
+ * `limit - min(32, ⌊limit / 16⌋)` items went out in the last `interval` ms. Below 16, every
+ * item's time is read when it goes out.
  *
  * @param options - `limit` (integer >= 1), `interval` (ms, finite > 0), `signal` (optional).
  * @throws TypeError or RangeError for invalid options, when `throttle` is called; TypeError when
