@@ -26,19 +26,22 @@ export class RunningTasks<T> {
 
   /** A started task has settled: it leaves the count and the list. */
   settled(task: Task<T>): void {
-    this.count--
-    if (task.linked) {
-      const { prev, next } = task
-      if (prev === undefined) this.#head = next
-      else prev.next = next
-      if (next !== undefined) next.prev = prev
-      task.prev = task.next = undefined
-      task.linked = false
-    }
-    if (this.count === 0 && this.#idle !== undefined) {
-      this.#idle.resolve()
-      this.#idle = undefined
-    }
+    if (task.linked) this.#unlink(task)
+    if (--this.count === 0 && this.#idle !== undefined) this.#becameIdle()
+  }
+
+  #unlink(task: Task<T>): void {
+    const { prev, next } = task
+    if (prev === undefined) this.#head = next
+    else prev.next = next
+    if (next !== undefined) next.prev = prev
+    task.prev = task.next = undefined
+    task.linked = false
+  }
+
+  #becameIdle(): void {
+    this.#idle!.resolve()
+    this.#idle = undefined
   }
 
   /** Calls `visit` on every listed task; `visit` may not unlink tasks synchronously. */
