@@ -31,7 +31,7 @@ export class ProgressReports {
     this.#onProgress = onProgress
     this.#failed = failed
     this.#clock = clock
-    this.counter = new ProgressCounter(total)
+    this.counter = new ProgressCounter(total, clock.end())
     if (typeof limit === 'number') this.counter.limit = limit
     else this.#gate = limit
   }
