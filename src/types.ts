@@ -63,7 +63,10 @@ export interface Progress {
   readonly total?: number
   /** `100 * done / total`, when `total` was given. */
   readonly percent?: number
-  /** Milliseconds since the run started. */
+  /**
+   * Milliseconds since the run started, at the clock reading of the item's end that the snapshot
+   * follows (the scheduler reads the clock once per synchronous pass).
+   */
   readonly elapsedMs: number
   /** Finished items per second so far. */
   readonly perSecond: number
@@ -145,9 +148,16 @@ export interface SettledBase<T> {
   readonly index: number
   /** How many attempts were made. */
   readonly attempts: number
-  /** When the item was taken from the source and its processing started: ms since the epoch, as `Date.now()`. */
+  /**
+   * When the item was taken from the source and its processing started: ms since the epoch, as
+   * `Date.now()`. The scheduler reads the clock once per synchronous pass, not once per event: an
+   * item that starts in the pass where another one settled takes that item's end time.
+   */
   readonly startedAt: number
-  /** Milliseconds from that start to the item's end, retries included. */
+  /**
+   * Milliseconds from that start to the item's end, retries included. A `fn` that returns or throws
+   * synchronously ends in the pass that started it, at the same reading: its duration is 0.
+   */
   readonly duration: number
 }
 

@@ -1,4 +1,5 @@
 import type { Settled } from '../types.js'
+import type { PassClock } from './clock.js'
 import type { Task } from './task.js'
 
 /**
@@ -36,22 +37,27 @@ export class ErrorList {
 
 /**
  * `parallelMapSettled`'s records. The wall-clock start of an item comes from the monotonic clock
- * and the run's offset between the two, so a task needs one clock reading at its start and one at
- * its end.
+ * and the run's offset between the two; both ends come from the run's {@link PassClock}, which
+ * reads the clock once per pass of the scheduler, not once per event.
  */
 export class SettledRecords {
+  readonly #clock: PassClock
   /** `Date.now()` minus `performance.now()`, taken once. */
   readonly #epoch = Date.now() - performance.now()
 
+  constructor(clock: PassClock) {
+    this.#clock = clock
+  }
+
   /** A task starts: its clock starts. */
   started(task: Task<unknown>): void {
-    task.startedTime = performance.now()
+    task.startedTime = this.#clock.start()
   }
 
   record<T>(task: Task<T>, ok: boolean, value: unknown, attempts: number): Settled<T, unknown> {
     const startedTime = task.startedTime
     const startedAt = Math.round(this.#epoch + startedTime)
-    const duration = performance.now() - startedTime
+    const duration = this.#clock.end() - startedTime
     const { item, index } = task
     return ok
       ? { status: 'fulfilled', value, item, index, attempts, startedAt, duration }

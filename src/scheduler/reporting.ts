@@ -1,6 +1,7 @@
 import { ITEM_SETTLED, type SettleAwareReportHandler } from '../internal/item-report.js'
 import { ProgressCounter } from '../progress.js'
 import type { ItemReport, Progress } from '../types.js'
+import type { PassClock } from './clock.js'
 import { taskOf, type Context } from './context.js'
 import type { Gate } from './seams.js'
 import type { Task } from './task.js'
@@ -15,6 +16,8 @@ export class ProgressReports {
   readonly #failed: (error: unknown) => void
   /** The run's gate, whose limit may change; without one the counter's limit stays as set. */
   readonly #gate: Gate | undefined
+  /** The run's clock, read once per pass (see {@link PassClock}). */
+  readonly #clock: PassClock
   #broken = false
 
   /** @param limit - the run's concurrency: a number, or the gate that decides instead. */
@@ -23,10 +26,12 @@ export class ProgressReports {
     total: number | undefined,
     limit: number | Gate,
     failed: (error: unknown) => void,
+    clock: PassClock,
   ) {
     this.#onProgress = onProgress
     this.#failed = failed
-    this.counter = new ProgressCounter(total)
+    this.#clock = clock
+    this.counter = new ProgressCounter(total, clock.end())
     if (typeof limit === 'number') this.counter.limit = limit
     else this.#gate = limit
   }
@@ -35,11 +40,12 @@ export class ProgressReports {
     if (this.#broken) return
     if (this.#gate !== undefined) this.counter.limit = this.#gate.limit
     try {
-      this.#onProgress(this.counter.snapshot())
+      this.#onProgress(this.counter.snapshot(this.#clock.end()))
     } catch (error) {
       this.#broken = true
       this.#failed(error)
     }
+    this.#clock.called()
   }
 }
 

@@ -3,6 +3,7 @@ import { Outbox } from '../internal/outbox.js'
 import { SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Mapper, Source } from '../types.js'
 import { Attempts, type AttemptHooks } from './attempt.js'
+import { PassClock } from './clock.js'
 import { configure, type Config } from './options.js'
 import { ErrorList, SettledRecords } from './outcome.js'
 import { Output } from './output.js'
@@ -88,6 +89,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   /** Not under `'abort'`: an error of the source, thrown as is after the items in flight. */
   #sourceError: { error: unknown } | undefined = undefined
   readonly #records: SettledRecords | undefined
+  /** With settled records or `onProgress`: their clock, read once per pass (see {@link PassClock}). */
+  readonly #clock: PassClock | undefined
   #progress: ProgressReports | undefined = undefined
   #reports: Reports | undefined = undefined
   /**
@@ -112,7 +115,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     this.#gate = config.gate?.()
     this.#queue = config.queue?.()
     this.#errors = config.policy === 'continue' ? new ErrorList() : undefined
-    this.#records = config.policy === 'settled' ? new SettledRecords() : undefined
+    this.#clock = config.policy === 'settled' || config.onProgress !== undefined ? new PassClock() : undefined
+    this.#records = config.policy === 'settled' ? new SettledRecords(this.#clock!) : undefined
     this.#lean =
       (this.#queue === undefined || this.#queue.fifo === true) &&
       this.#records === undefined &&
@@ -173,7 +177,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     }
     this.#phase = 'active'
     if (onProgress !== undefined) {
-      this.#progress = new ProgressReports(onProgress, total, this.#gate ?? this.#concurrency, this.#callbackFailed)
+      const limit = this.#gate ?? this.#concurrency
+      this.#progress = new ProgressReports(onProgress, total, limit, this.#callbackFailed, this.#clock!)
     }
     if (onReport !== undefined) this.#reports = new Reports(onReport, this.#callbackFailed)
     this.#gate?.attach(this.#wake)
@@ -242,6 +247,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
       this.#filling = false
     }
     this.#flush()
+    this.#clock?.passEnded()
   }
 
   /**
@@ -390,6 +396,8 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     // in the output, or, having found the source done, it ends without it.
     this.#gate?.ended()
     progress?.emit()
+    // A closed run's pass ends here; an active run's ends with the fill that follows.
+    if (this.#phase !== 'active') this.#clock?.passEnded()
   }
 
   /** Applies the failure policy to a task's outcome: what it becomes, and what it does to the run. */

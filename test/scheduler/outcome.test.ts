@@ -8,6 +8,7 @@ import {
   type TaskContext,
 } from '../../src/index.js'
 import { failOnUnhandledRejections, isSettled, range, Tasks, ticks } from '../helpers.js'
+import { PassClock } from '../../src/scheduler/clock.js'
 import { ErrorList, SettledRecords } from '../../src/scheduler/outcome.js'
 import { Task } from '../../src/scheduler/task.js'
 import { double, rejection } from './helpers.js'
@@ -32,10 +33,12 @@ describe('ErrorList', () => {
 describe('SettledRecords', () => {
   it('builds both shapes, with the start on the wall clock and the duration on the monotonic one', () => {
     vi.useFakeTimers({ now: 1_000_000 })
-    const records = new SettledRecords()
+    const clock = new PassClock()
+    const records = new SettledRecords(clock)
     const task = new Task('item', 3, undefined)
     vi.advanceTimersByTime(5)
     records.started(task)
+    clock.passEnded()
     vi.advanceTimersByTime(20)
     expect(records.record(task, true, 'v', 2)).toEqual({
       status: 'fulfilled',
