@@ -205,13 +205,14 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   }
 
   #canPull(): boolean {
+    // The read-ahead first: it is what stops a run that keeps up with its consumer.
     return (
+      this.#output.held < (this.#readAhead ?? 2 * this.#gate!.limit) &&
       this.#phase === 'active' &&
       !this.#sourceDone &&
       !this.#failed &&
       !this.#reader!.pulling &&
-      this.#mayStart() &&
-      this.#output.held < (this.#readAhead ?? 2 * this.#gate!.limit)
+      this.#mayStart()
     )
   }
 
