@@ -220,11 +220,16 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   #fill(): void {
     if (this.#filling) return
     this.#filling = true
+    /** The loop ended after a flush: the parked calls have had every answer ready. */
+    let answered = false
     try {
       for (;;) {
         if (this.#queue !== undefined && this.#queue.length > 0 && this.#startQueued()) continue
         // Handing results out (or passing dropped ones) frees read-ahead room: pull again at once.
-        if (!this.#canPull() && !(this.#flush() && this.#canPull())) break
+        if (!this.#canPull() && !(this.#flush() && this.#canPull())) {
+          answered = true
+          break
+        }
         if (--this.#budget < 0 && this.#mustYield()) {
           this.#yield()
           break
@@ -247,7 +252,7 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
     } finally {
       this.#filling = false
     }
-    this.#flush()
+    if (!answered) this.#flush()
     this.#clock?.passEnded()
   }
 
