@@ -16,6 +16,23 @@ function checkResult<T>(result: unknown, verb: 'return' | 'resolve to'): Iterato
   return result as IteratorResult<T>
 }
 
+const arrayValues = Array.prototype[Symbol.iterator]
+const arrayIteratorPrototype = Object.getPrototypeOf([][Symbol.iterator]()) as { readonly next: unknown }
+const arrayIteratorNext = arrayIteratorPrototype.next
+
+/**
+ * Whether `source` is an array iterated by the built-in array iterator, which {@link SourceReader}
+ * may then read by index, as that iterator does (`length` and then the element, at every step),
+ * without an iterator result per item.
+ */
+function isPlainArray<T>(source: Source<T>): source is T[] {
+  return (
+    Array.isArray(source) &&
+    source[Symbol.iterator] === arrayValues &&
+    arrayIteratorPrototype.next === arrayIteratorNext
+  )
+}
+
 /** Where the outcome of a pull started by {@link SourceReader.pullTo} goes; `R` is what it answers. */
 export interface PullListener<T, R = void> {
   pulled(result: IteratorResult<T>): R
@@ -45,6 +62,9 @@ export class SourceReader<T> {
   #failed = false
   #closing: Promise<void> | undefined
   #listener: PullListener<T, unknown> | undefined
+  /** A plain array (see {@link isPlainArray}), read by index by {@link nextSync}. */
+  readonly #array: T[] | undefined
+  #index = 0
 
   /**
    * Opens `source`. Throws what opening throws (a locked `ReadableStream`, a throwing
@@ -60,6 +80,7 @@ export class SourceReader<T> {
     }
     this.sync = opened.sync
     this.#iterator = opened.iterator
+    this.#array = isPlainArray(source) ? source : undefined
   }
 
   /** An async pull is under way: the source's `next()` must not be called again until it settles. */
@@ -79,6 +100,8 @@ export class SourceReader<T> {
    */
   nextSync(): IteratorResult<T> {
     if (this.#done) return DONE
+    const array = this.#array
+    if (array !== undefined) return this.#nextOf(array)
     let result: IteratorResult<T>
     try {
       result = checkResult((this.#iterator as Iterator<T>).next(), 'return')
@@ -88,6 +111,17 @@ export class SourceReader<T> {
     }
     if (result.done) this.#done = true
     return result
+  }
+
+  /** {@link nextSync} of a plain array: the built-in iterator's steps, without its result objects. */
+  #nextOf(array: T[]): IteratorResult<T> {
+    const index = this.#index
+    if (index < array.length) {
+      this.#index = index + 1
+      return { done: false, value: array[index]! }
+    }
+    this.#done = true
+    return DONE
   }
 
   /**

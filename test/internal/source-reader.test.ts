@@ -43,6 +43,69 @@ describe('SourceReader', () => {
     expect(reader.nextSync()).toBe(DONE)
   })
 
+  describe('an array read by index, as the built-in iterator reads it', () => {
+    /** What the built-in iterator hands out of `array` while `step(i)` runs before each pull. */
+    function readAll<T>(array: T[], step: (pulled: number) => void, read: (reader: SourceReader<T>) => IteratorResult<T>) {
+      const reader = new SourceReader(array)
+      const out: IteratorResult<T>[] = []
+      for (let pulled = 0; pulled < 10; pulled++) {
+        step(pulled)
+        out.push(read(reader))
+      }
+      return out
+    }
+
+    it('sees the array grow and shrink during the run, and stays done once done, as the iterator does', () => {
+      const script = (array: number[]) => (pulled: number) => {
+        if (pulled === 1) array.push(3)
+        if (pulled === 2) array.splice(0, 1)
+        if (pulled === 5) array.push(9)
+      }
+      const viaReader = [1, 2]
+      const viaIterator = [1, 2]
+      const iterator = viaIterator[Symbol.iterator]()
+      const ours = readAll(viaReader, script(viaReader), (reader) => reader.nextSync())
+      const builtIn = readAll(viaIterator, script(viaIterator), () => iterator.next())
+      expect(ours).toEqual(builtIn)
+      expect(ours.filter((result) => !result.done).map((result) => result.value)).toEqual([1, 2])
+    })
+
+    it('reads holes and inherited elements through the array, as the iterator does', () => {
+      // eslint-disable-next-line no-sparse-arrays
+      const sparse = [1, , 3]
+      const reader = new SourceReader(sparse)
+      expect([reader.nextSync(), reader.nextSync(), reader.nextSync(), reader.nextSync().done]).toEqual([
+        { done: false, value: 1 },
+        { done: false, value: undefined },
+        { done: false, value: 3 },
+        true,
+      ])
+    })
+
+    it('uses the iterator of an array that has its own, and a patched array iterator', () => {
+      const own = Object.assign([1, 2], {
+        *[Symbol.iterator]() {
+          yield 'own'
+        },
+      })
+      const reader = new SourceReader<unknown>(own)
+      expect([reader.nextSync().value, reader.nextSync().done]).toEqual(['own', true])
+
+      const prototype = Object.getPrototypeOf([][Symbol.iterator]()) as { next: () => IteratorResult<unknown> }
+      const next = prototype.next
+      prototype.next = function () {
+        const result = next.call(this)
+        return result.done ? result : { done: false, value: `patched ${String(result.value)}` }
+      }
+      try {
+        const patched = new SourceReader([1])
+        expect(patched.nextSync()).toEqual({ done: false, value: 'patched 1' })
+      } finally {
+        prototype.next = next
+      }
+    })
+  })
+
   it('reads a sync source with pull() as for await does: promised items are awaited', async () => {
     const reader = new SourceReader([1, Promise.resolve(2)] as unknown as number[])
     expect(await drain(reader)).toEqual([1, 2])
