@@ -132,7 +132,7 @@ export class Attempts<T> {
   }
 
   /**
-   * Waits for an attempt's promise. (Apart from {@link call}, so that a synchronous result's path
+   * Waits for an attempt's promise. (Apart from `#call`, so that a synchronous result's path
    * stays small enough for V8 to inline whole into the fill loop.)
    */
   #await(task: Task<T>, context: Context, result: PromiseLike<unknown>): void {
