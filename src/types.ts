@@ -120,7 +120,12 @@ export interface ParallelMapOptions<T = unknown> {
   readonly readAhead?: number
   /** Aborts the whole run: a pending `next()` rejects with `signal.reason`. */
   readonly signal?: AbortSignal
-  /** Per-item deadline in ms (finite, > 0): the item fails with `TimeoutError`, even if `fn` ignores its signal. */
+  /**
+   * Per-item deadline in ms (finite, > 0): the item fails with `TimeoutError`, even if `fn` ignores
+   * its signal. It counts from the first clock reading after the task of the event loop in which the
+   * attempt started (one reading for all the attempts started in that task): never early, and late
+   * by what that task had left to run (Node's `setTimeout` is early by what it had already run).
+   */
   readonly timeout?: number
   /** `'abort'` (default): the first failure stops the run. `'continue'`: failures are collected and thrown at the end as an `AggregateError`. */
   readonly onError?: 'abort' | 'continue'

@@ -3,13 +3,13 @@ import type { Context } from './context.js'
 /** One attempt's deadline, a node of the {@link Deadlines} list. */
 export class Deadline {
   readonly context: Context
-  readonly at: number
+  /** `performance.now()` at which it expires; `NaN` until the list's next clock reading stamps it. */
+  at = NaN
   prev: Deadline | undefined = undefined
   next: Deadline | undefined = undefined
 
-  constructor(context: Context, at: number) {
+  constructor(context: Context) {
     this.context = context
-    this.at = at
   }
 }
 
@@ -20,13 +20,23 @@ export class Deadline {
  * An attempt that settles leaves the list at once, so the list holds only running attempts. The
  * timer is not moved when the head leaves: when it fires early it is set again for the new head,
  * which costs one timer per `duration` at most, never one per item.
+ *
+ * The clock is not read per attempt either (a reading costs as much as the scheduler's own work
+ * for an item). A new deadline is stamped by the list's next reading, taken when the event loop
+ * has finished the current task (`setImmediate`, once for every deadline added in between, and
+ * never while none is waiting): its `duration` counts from there. So a deadline is never early,
+ * and is late by what the current task had left to run when the attempt started. Node's own timers
+ * err the other way by the same amount: `setTimeout` counts from the start of that task.
  */
 export class Deadlines {
   readonly #duration: number
   readonly #expire: (context: Context) => void
   #head: Deadline | undefined = undefined
   #tail: Deadline | undefined = undefined
+  /** The oldest deadline not stamped yet; every one after it is not stamped either. */
+  #unstamped: Deadline | undefined = undefined
   #timer: ReturnType<typeof setTimeout> | undefined = undefined
+  #stamping: Pending | undefined = undefined
 
   /** `expire` is called with the context of each attempt whose deadline has passed, oldest first. */
   constructor(duration: number, expire: (context: Context) => void) {
@@ -36,7 +46,7 @@ export class Deadlines {
 
   /** Starts the clock of an attempt that has just started. */
   add(context: Context): Deadline {
-    const deadline = new Deadline(context, performance.now() + this.#duration)
+    const deadline = new Deadline(context)
     const tail = this.#tail
     if (tail === undefined) this.#head = deadline
     else {
@@ -44,7 +54,10 @@ export class Deadlines {
       deadline.prev = tail
     }
     this.#tail = deadline
-    this.#timer ??= setTimeout(this.#fire, this.#duration)
+    if (this.#unstamped === undefined) {
+      this.#unstamped = deadline
+      this.#stamping ??= afterTask(this.#stamp)
+    }
     return deadline
   }
 
@@ -55,14 +68,25 @@ export class Deadlines {
     else prev.next = next
     if (next === undefined) this.#tail = prev
     else next.prev = prev
+    if (deadline === this.#unstamped) this.#unstamped = next
     deadline.prev = deadline.next = undefined
   }
 
-  /** Forgets every deadline and clears the timer: the run has ended. */
+  /** Forgets every deadline and clears the timers: the run has ended. */
   clear(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timer = undefined
-    this.#head = this.#tail = undefined
+    if (this.#stamping !== undefined) cancelAfterTask(this.#stamping)
+    this.#timer = this.#stamping = undefined
+    this.#head = this.#tail = this.#unstamped = undefined
+  }
+
+  /** The clock reading that stamps the deadlines added since the last one, and sets the timer. */
+  readonly #stamp = (): void => {
+    this.#stamping = undefined
+    const at = performance.now() + this.#duration
+    for (let deadline = this.#unstamped; deadline !== undefined; deadline = deadline.next) deadline.at = at
+    this.#unstamped = undefined
+    this.#timer ??= setTimeout(this.#fire, this.#duration)
   }
 
   readonly #fire = (): void => {
@@ -73,9 +97,23 @@ export class Deadlines {
       this.#expire(head.context)
     }
     // An expiry may have ended the run (cleared the list) or added a deadline (set a timer for
-    // it, later than the head's): the timer is set for the head, if there is one.
+    // it, later than the head's): the timer is set for the head, once the head is stamped (an
+    // unstamped head gets its timer from its stamp).
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     const head = this.#head
-    this.#timer = head === undefined ? undefined : setTimeout(this.#fire, Math.ceil(head.at - now))
+    this.#timer =
+      head === undefined || head === this.#unstamped ? undefined : setTimeout(this.#fire, Math.ceil(head.at - now))
   }
+}
+
+type Pending = ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout>
+
+/** Runs `then` once the event loop has finished its current task (where there is no `setImmediate`: a 0 ms timer). */
+function afterTask(then: () => void): Pending {
+  return typeof setImmediate === 'function' ? setImmediate(then) : setTimeout(then, 0)
+}
+
+function cancelAfterTask(pending: Pending): void {
+  if (typeof clearImmediate === 'function') clearImmediate(pending as ReturnType<typeof setImmediate>)
+  else clearTimeout(pending as ReturnType<typeof setTimeout>)
 }

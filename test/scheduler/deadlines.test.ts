@@ -26,8 +26,10 @@ describe('Deadlines', () => {
     await vi.advanceTimersByTimeAsync(30)
     deadlines.add(b!)
     deadlines.add(c!)
-    expect(vi.getTimerCount()).toBe(1)
+    // The timer, and the one clock reading to come that stamps b and c.
+    expect(vi.getTimerCount()).toBe(2)
     await vi.advanceTimersByTimeAsync(69)
+    expect(vi.getTimerCount()).toBe(1)
     expect(expired).toEqual([])
     await vi.advanceTimersByTimeAsync(1)
     expect(expired).toEqual([0])
@@ -37,6 +39,46 @@ describe('Deadlines', () => {
     await vi.advanceTimersByTimeAsync(1)
     expect(expired).toEqual([0, 1, 2])
     expect(vi.getTimerCount()).toBe(0)
+  })
+
+  it('stamps the deadlines added during a task with one clock reading taken after it: late, never early', async () => {
+    let now = 1000
+    const reading = vi.spyOn(performance, 'now').mockImplementation(() => now)
+    try {
+      const deadlines = new Deadlines(100, () => {})
+      const added = contexts(50).map((context) => deadlines.add(context))
+      expect(added.every((deadline) => Number.isNaN(deadline.at))).toBe(true)
+      // The task that started the attempts goes on for 30 ms before the event loop gets a turn.
+      now = 1030
+      expect(reading).not.toHaveBeenCalled()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(reading).toHaveBeenCalledTimes(1)
+      expect(added.map((deadline) => deadline.at)).toEqual(added.map(() => 1130))
+      // A deadline removed before its stamp leaves the others to it.
+      const [first, second] = contexts(2).map((context) => deadlines.add(context))
+      deadlines.remove(first!)
+      now = 1040
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(reading).toHaveBeenCalledTimes(2)
+      expect(first!.at).toBeNaN()
+      expect(second!.at).toBe(1140)
+      deadlines.clear()
+    } finally {
+      reading.mockRestore()
+    }
+  })
+
+  it('clear() cancels a stamp to come: the clock is not read after the run', async () => {
+    const reading = vi.spyOn(performance, 'now')
+    try {
+      const deadlines = new Deadlines(100, () => {})
+      deadlines.add(contexts(1)[0]!)
+      deadlines.clear()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(reading).not.toHaveBeenCalled()
+    } finally {
+      reading.mockRestore()
+    }
   })
 
   it('forgets a removed deadline, moves the timer on when it fires for one, and clear() stops everything', async () => {
@@ -74,7 +116,8 @@ describe('Deadlines', () => {
     deadlines.add(b!)
     await vi.advanceTimersByTimeAsync(5)
     expect(expired).toEqual([0])
-    expect(vi.getTimerCount()).toBe(1)
+    // The timer for b, and the reading that stamps c.
+    expect(vi.getTimerCount()).toBe(2)
     // b is due at 15, before c (20): it expires on time, and its expiry clears everything.
     await vi.advanceTimersByTimeAsync(5)
     expect(expired).toEqual([0, 1])
