@@ -122,9 +122,9 @@ export interface ParallelMapOptions<T = unknown> {
   readonly signal?: AbortSignal
   /**
    * Per-item deadline in ms (finite, > 0): the item fails with `TimeoutError`, even if `fn` ignores
-   * its signal. It counts from the first clock reading after the task of the event loop in which the
-   * attempt started (one reading for all the attempts started in that task): never early, and late
-   * by what that task had left to run (Node's `setTimeout` is early by what it had already run).
+   * its signal. It counts from the first clock reading after the turn of the event loop in which
+   * the attempt started (one reading for all the attempts started in that turn): never early, and
+   * late by what that turn had left to run (Node's `setTimeout` is early by what it had already run).
    */
   readonly timeout?: number
   /** `'abort'` (default): the first failure stops the run. `'continue'`: failures are collected and thrown at the end as an `AggregateError`. */

@@ -22,11 +22,11 @@ export class Deadline {
  * which costs one timer per `duration` at most, never one per item.
  *
  * The clock is not read per attempt either (a reading costs as much as the scheduler's own work
- * for an item). A new deadline is stamped by the list's next reading, taken when the event loop
- * has finished the current task (`setImmediate`, once for every deadline added in between, and
+ * for an item). A new deadline is stamped by the list's next reading, taken at the end of the
+ * current turn of the event loop (`setImmediate`, once for every deadline added in between, and
  * never while none is waiting): its `duration` counts from there. So a deadline is never early,
- * and is late by what the current task had left to run when the attempt started. Node's own timers
- * err the other way by the same amount: `setTimeout` counts from the start of that task.
+ * and is late by what the turn had left to run when the attempt started. Node's own timers err the
+ * other way by the same amount: `setTimeout` counts from the start of the turn.
  */
 export class Deadlines {
   readonly #duration: number
@@ -108,7 +108,7 @@ export class Deadlines {
 
 type Pending = ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout>
 
-/** Runs `then` once the event loop has finished its current task (where there is no `setImmediate`: a 0 ms timer). */
+/** Runs `then` at the end of the event loop's current turn (where there is no `setImmediate`: after a 0 ms timer). */
 function afterTask(then: () => void): Pending {
   return typeof setImmediate === 'function' ? setImmediate(then) : setTimeout(then, 0)
 }

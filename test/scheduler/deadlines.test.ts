@@ -41,14 +41,14 @@ describe('Deadlines', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('stamps the deadlines added during a task with one clock reading taken after it: late, never early', async () => {
+  it('stamps the deadlines added in a turn of the event loop with one clock reading at its end: late, never early', async () => {
     let now = 1000
     const reading = vi.spyOn(performance, 'now').mockImplementation(() => now)
     try {
       const deadlines = new Deadlines(100, () => {})
       const added = contexts(50).map((context) => deadlines.add(context))
       expect(added.every((deadline) => Number.isNaN(deadline.at))).toBe(true)
-      // The task that started the attempts goes on for 30 ms before the event loop gets a turn.
+      // The turn that started the attempts goes on for 30 ms before it ends.
       now = 1030
       expect(reading).not.toHaveBeenCalled()
       await new Promise((resolve) => setImmediate(resolve))
