@@ -130,8 +130,20 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
   }
 
   next(): Promise<IteratorResult<R>> {
+    const task = this.#takeReady()
+    // The result is made here, where V8 sees a plain object of a known shape: Promise.resolve
+    // then skips its generic lookup of a `then` property (a tenth of the cost of an item).
+    if (task !== undefined) return Promise.resolve({ done: false, value: task.value as R })
     // A parked answer is a native promise, which Promise.resolve returns as it is.
     return Promise.resolve(this.nextNow())
+  }
+
+  /** {@link next}'s common case: a finished task to hand out at once, the fill going on after it. */
+  #takeReady(): Task<T> | undefined {
+    if (this.#phase !== 'active' || this.#outbox.waiting > 0 || this.#abortGrace) return undefined
+    const task = this.#output.next()
+    if (task !== undefined) this.#fill()
+    return task
   }
 
   /** {@link next}, answering a result that is ready as it is, not in a promise (see `NEXT_NOW`). */
