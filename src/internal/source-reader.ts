@@ -4,6 +4,9 @@ import { ANSWERS_ON_RETURN, NEXT_NOW, closeIterator, queuesReturn, type AnswersN
 import { DONE } from './outbox.js'
 import { open } from './source.js'
 
+/** What {@link SourceReader.takeSync} answers once the source has ended: no item can be it. */
+export const END: unique symbol = Symbol('end')
+
 function isObject(value: unknown): value is object {
   return (typeof value === 'object' && value !== null) || typeof value === 'function'
 }
@@ -47,12 +50,12 @@ export interface PullListener<T, R = void> {
  * source's own error (guarantee 11), so every reader fails such a source through its source-error
  * path, never with a synchronous throw from its own `next()` and never with `undefined` items.
  *
- * A sync source stays sync ({@link sync}): {@link nextSync} pulls it without a promise per item,
+ * A sync source stays sync ({@link sync}): {@link takeSync} pulls it without a promise per item,
  * which the scheduler relies on. {@link pull} works for both kinds and reads a sync source as
  * `for await` does: a promise among its items is awaited, and the iterator is closed if it rejects.
  */
 export class SourceReader<T> {
-  /** Whether the source is sync: then {@link nextSync} may be used. */
+  /** Whether the source is sync: then {@link takeSync} may be used. */
   readonly sync: boolean
   readonly #iterator: Iterator<T> | AsyncIterator<T>
   #pulling = false
@@ -62,7 +65,7 @@ export class SourceReader<T> {
   #failed = false
   #closing: Promise<void> | undefined
   #listener: PullListener<T, unknown> | undefined
-  /** A plain array (see {@link isPlainArray}), read by index by {@link nextSync}. */
+  /** A plain array (see {@link isPlainArray}), read by index by {@link takeSync}. */
   readonly #array: T[] | undefined
   #index = 0
 
@@ -94,14 +97,14 @@ export class SourceReader<T> {
   }
 
   /**
-   * Pulls the next item of a sync source as it is (a promise item is not awaited); answers done
-   * once the source has ended. Throws the source's error, or a `TypeError` for a protocol
-   * violation; the source counts as finished after either.
+   * Pulls the next item of a sync source as it is (a promise item is not awaited); answers
+   * {@link END} once the source has ended, without a result object per item. Throws the source's
+   * error, or a `TypeError` for a protocol violation; the source counts as finished after either.
    */
-  nextSync(): IteratorResult<T> {
-    if (this.#done) return DONE
+  takeSync(): T | typeof END {
+    if (this.#done) return END
     const array = this.#array
-    if (array !== undefined) return this.#nextOf(array)
+    if (array !== undefined) return this.#takeFrom(array)
     let result: IteratorResult<T>
     try {
       result = checkResult((this.#iterator as Iterator<T>).next(), 'return')
@@ -109,19 +112,20 @@ export class SourceReader<T> {
       this.#done = this.#failed = true
       throw error
     }
-    if (result.done) this.#done = true
-    return result
+    if (!result.done) return result.value
+    this.#done = true
+    return END
   }
 
-  /** {@link nextSync} of a plain array: the built-in iterator's steps, without its result objects. */
-  #nextOf(array: T[]): IteratorResult<T> {
+  /** {@link takeSync} of a plain array: the built-in iterator's steps (`length`, then the element, each time). */
+  #takeFrom(array: T[]): T | typeof END {
     const index = this.#index
     if (index < array.length) {
       this.#index = index + 1
-      return { done: false, value: array[index]! }
+      return array[index]!
     }
     this.#done = true
-    return DONE
+    return END
   }
 
   /**
@@ -242,10 +246,10 @@ export class SourceReader<T> {
 
   /** A sync source read as `for await` reads it. */
   async #pullSync(): Promise<IteratorResult<T>> {
-    const result = this.nextSync()
-    if (result.done) return result
+    const item = this.takeSync()
+    if (item === END) return DONE
     try {
-      return { done: false, value: await result.value }
+      return { done: false, value: await item }
     } catch (error) {
       // As `for await` does, the iterator is closed (unless close() came first), and the item's
       // error wins over one from closing.

@@ -1,6 +1,6 @@
 import { ANSWERS_ON_RETURN, NEXT_NOW, type AnswersNow } from '../internal/iterator.js'
 import { Outbox } from '../internal/outbox.js'
-import { SourceReader, type PullListener } from '../internal/source-reader.js'
+import { END, SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Mapper, Source } from '../types.js'
 import { Attempts, type AttemptHooks } from './attempt.js'
 import { PassClock } from './clock.js'
@@ -251,15 +251,15 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
           void reader.pullTo(this)
           continue
         }
-        let result: IteratorResult<T>
+        let item: T | typeof END
         try {
-          result = reader.nextSync()
+          item = reader.takeSync()
         } catch (error) {
           this.#sourceFailed(error)
           break
         }
-        if (result.done) this.#sourceDone = true
-        else this.#add(result.value)
+        if (item === END) this.#sourceDone = true
+        else this.#add(item)
       }
     } finally {
       this.#filling = false

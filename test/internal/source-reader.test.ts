@@ -2,7 +2,7 @@ import { Readable } from 'node:stream'
 import { ReadableStream } from 'node:stream/web'
 import { describe, expect, it } from 'vitest'
 import { DONE } from '../../src/internal/outbox.js'
-import { SourceReader, type PullListener } from '../../src/internal/source-reader.js'
+import { END, SourceReader, type PullListener } from '../../src/internal/source-reader.js'
 import type { Source } from '../../src/types.js'
 import { isSettled } from '../helpers.js'
 
@@ -24,6 +24,12 @@ function recorder<T>(): PullListener<T> & { readonly seen: unknown[] } {
   }
 }
 
+/** `takeSync()` as an iterator result, to compare with the built-in iterator's. */
+function nextSync<T>(reader: SourceReader<T>): IteratorResult<T> {
+  const item = reader.takeSync()
+  return item === END ? DONE : { done: false, value: item }
+}
+
 async function drain<T>(reader: SourceReader<T>): Promise<T[]> {
   const out: T[] = []
   for (let result = await reader.pull(); !result.done; result = await reader.pull()) out.push(result.value)
@@ -31,16 +37,16 @@ async function drain<T>(reader: SourceReader<T>): Promise<T[]> {
 }
 
 describe('SourceReader', () => {
-  it('keeps a sync source sync: nextSync hands items as they are, then done for good', () => {
+  it('keeps a sync source sync: takeSync hands items as they are, then END for good', () => {
     const pending = Promise.resolve(2)
     const reader = new SourceReader<unknown>([1, pending])
     expect(reader.sync).toBe(true)
-    expect(reader.nextSync()).toEqual({ done: false, value: 1 })
-    expect(reader.nextSync().value).toBe(pending)
+    expect(nextSync(reader)).toEqual({ done: false, value: 1 })
+    expect(nextSync(reader).value).toBe(pending)
     expect(reader.done).toBe(false)
-    expect(reader.nextSync()).toEqual({ done: true, value: undefined })
+    expect(reader.takeSync()).toBe(END)
     expect(reader.done).toBe(true)
-    expect(reader.nextSync()).toBe(DONE)
+    expect(reader.takeSync()).toBe(END)
   })
 
   describe('an array read by index, as the built-in iterator reads it', () => {
@@ -64,7 +70,7 @@ describe('SourceReader', () => {
       const viaReader = [1, 2]
       const viaIterator = [1, 2]
       const iterator = viaIterator[Symbol.iterator]()
-      const ours = readAll(viaReader, script(viaReader), (reader) => reader.nextSync())
+      const ours = readAll(viaReader, script(viaReader), nextSync)
       const builtIn = readAll(viaIterator, script(viaIterator), () => iterator.next())
       expect(ours).toEqual(builtIn)
       expect(ours.filter((result) => !result.done).map((result) => result.value)).toEqual([1, 2])
@@ -74,7 +80,7 @@ describe('SourceReader', () => {
       // eslint-disable-next-line no-sparse-arrays
       const sparse = [1, , 3]
       const reader = new SourceReader(sparse)
-      expect([reader.nextSync(), reader.nextSync(), reader.nextSync(), reader.nextSync().done]).toEqual([
+      expect([nextSync(reader), nextSync(reader), nextSync(reader), nextSync(reader).done]).toEqual([
         { done: false, value: 1 },
         { done: false, value: undefined },
         { done: false, value: 3 },
@@ -89,7 +95,7 @@ describe('SourceReader', () => {
         },
       })
       const reader = new SourceReader<unknown>(own)
-      expect([reader.nextSync().value, reader.nextSync().done]).toEqual(['own', true])
+      expect([nextSync(reader).value, nextSync(reader).done]).toEqual(['own', true])
 
       const prototype = Object.getPrototypeOf([][Symbol.iterator]()) as { next: () => IteratorResult<unknown> }
       const next = prototype.next
@@ -99,7 +105,7 @@ describe('SourceReader', () => {
       }
       try {
         const patched = new SourceReader([1])
-        expect(patched.nextSync()).toEqual({ done: false, value: 'patched 1' })
+        expect(nextSync(patched)).toEqual({ done: false, value: 'patched 1' })
       } finally {
         prototype.next = next
       }
@@ -191,7 +197,7 @@ describe('SourceReader', () => {
 
     it('a sync next() that returns a non-object', () => {
       const reader = new SourceReader(syncSource({ next: () => null }))
-      expect(() => reader.nextSync()).toThrow(new TypeError("Expected the source's next() to return an iterator result object, got null"))
+      expect(() => reader.takeSync()).toThrow(new TypeError("Expected the source's next() to return an iterator result object, got null"))
       expect(reader.done).toBe(true)
     })
 
