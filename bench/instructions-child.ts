@@ -1,0 +1,28 @@
+import { baseline } from './adapters.js'
+import { fns, ITEMS, optionSets, withFloor } from './option-sets.js'
+
+/**
+ * One measured process of `npm run bench:instructions`: `ROUNDS` passes of one entry (an option
+ * set, `baseline`, or the set's `floor`) over `ITEMS` items, each checked. Bundled and run under
+ * cachegrind by `instructions.ts`.
+ */
+
+const [name = '', kind = '', roundsArg = ''] = process.argv.slice(2)
+const fn = fns[kind]
+const rounds = Number(roundsArg)
+const set = optionSets.find((candidate) => candidate.name === name)
+if (fn === undefined || !(rounds > 0) || (set === undefined && name !== 'baseline')) {
+  throw new Error(`usage: instructions-child SET|baseline sync|async ROUNDS (got ${process.argv.slice(2).join(' ')})`)
+}
+const floor = process.argv[5] === '--floor'
+const pass = set === undefined || floor ? baseline : set.ours
+const passFn = floor && set?.floor !== undefined ? withFloor(fn, set.floor) : fn
+const items = Array.from({ length: ITEMS }, (_, i) => i)
+for (let round = 0; round < rounds; round++) {
+  let count = 0
+  for await (const output of pass(items, passFn)) {
+    const value = typeof output === 'object' && output !== null && 'value' in output ? output.value : output
+    if (value !== ++count) throw new Error(`${name}: wrong result at ${count - 1}`)
+  }
+  if (count !== ITEMS) throw new Error(`${name}: ${count} of ${ITEMS} results`)
+}
