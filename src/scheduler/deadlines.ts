@@ -86,7 +86,9 @@ export class Deadlines {
     const at = performance.now() + this.#duration
     for (let deadline = this.#unstamped; deadline !== undefined; deadline = deadline.next) deadline.at = at
     this.#unstamped = undefined
-    this.#timer ??= setTimeout(this.#fire, this.#duration)
+    // With no timer, nothing before the stamped deadlines is left: the head is one of them (and
+    // when they have all been removed before their stamp, no timer is needed).
+    if (this.#head !== undefined) this.#timer ??= setTimeout(this.#fire, this.#duration)
   }
 
   readonly #fire = (): void => {

@@ -68,6 +68,17 @@ describe('Deadlines', () => {
     }
   })
 
+  it('sets no timer when every deadline left before its stamp', async () => {
+    vi.useFakeTimers()
+    const deadlines = new Deadlines(100, () => {})
+    const [a, b] = contexts(2)
+    deadlines.remove(deadlines.add(a!))
+    deadlines.remove(deadlines.add(b!))
+    expect(vi.getTimerCount()).toBe(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(vi.getTimerCount()).toBe(0)
+  })
+
   it('clear() cancels a stamp to come: the clock is not read after the run', async () => {
     const reading = vi.spyOn(performance, 'now')
     try {
