@@ -56,7 +56,7 @@ export class Deadlines {
     this.#tail = deadline
     if (this.#unstamped === undefined) {
       this.#unstamped = deadline
-      this.#stamping ??= afterTask(this.#stamp)
+      this.#stamping ??= afterTurn(this.#stamp)
     }
     return deadline
   }
@@ -75,7 +75,7 @@ export class Deadlines {
   /** Forgets every deadline and clears the timers: the run has ended. */
   clear(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    if (this.#stamping !== undefined) cancelAfterTask(this.#stamping)
+    if (this.#stamping !== undefined) cancelAfterTurn(this.#stamping)
     this.#timer = this.#stamping = undefined
     this.#head = this.#tail = this.#unstamped = undefined
   }
@@ -111,11 +111,11 @@ export class Deadlines {
 type Pending = ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout>
 
 /** Runs `then` at the end of the event loop's current turn (where there is no `setImmediate`: after a 0 ms timer). */
-function afterTask(then: () => void): Pending {
+function afterTurn(then: () => void): Pending {
   return typeof setImmediate === 'function' ? setImmediate(then) : setTimeout(then, 0)
 }
 
-function cancelAfterTask(pending: Pending): void {
+function cancelAfterTurn(pending: Pending): void {
   if (typeof clearImmediate === 'function') clearImmediate(pending as ReturnType<typeof setImmediate>)
   else clearTimeout(pending as ReturnType<typeof setTimeout>)
 }
