@@ -1,7 +1,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 // Declares Symbol.asyncDispose for consumers whose lib setting lacks it (Node 20 has it at run time).
 import type { Source } from '../types.js'
-import { ANSWERS_ON_RETURN, NEXT_NOW, type AnswersNow } from './iterator.js'
+import { ANSWERS_ON_RETURN, NEXT_NOW, answerLater, type AnswersNow } from './iterator.js'
 import { DONE, Outbox } from './outbox.js'
 import { SourceReader, type PullListener } from './source-reader.js'
 
@@ -93,11 +93,7 @@ export abstract class StepIterator<In, Out> implements AsyncIterableIterator<Out
     if (this.#source !== undefined) this.#open(this.#source)
     if (this.#outbox.closed) return this.#outbox.answerClosed()
     if (!this.#stepping && this.#fast) {
-      const answer = this.#fastStep()
-      if (answer instanceof Promise) return answer
-      // A copy whose shape V8 sees here: Promise.resolve then skips the generic lookup of a `then`
-      // property that resolving with an object of unknown shape costs (more than the copy).
-      return Promise.resolve({ done: answer.done, value: answer.value as unknown } as IteratorResult<Out>)
+      return answerLater(this.#fastStep())
     }
     const answer = this.#outbox.park()
     if (!this.#stepping) this.#step()

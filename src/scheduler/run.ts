@@ -1,4 +1,4 @@
-import { ANSWERS_ON_RETURN, NEXT_NOW, type AnswersNow } from '../internal/iterator.js'
+import { ANSWERS_ON_RETURN, NEXT_NOW, answerLater, type AnswersNow } from '../internal/iterator.js'
 import { Outbox } from '../internal/outbox.js'
 import { END, SourceReader, type PullListener } from '../internal/source-reader.js'
 import type { Mapper, Source } from '../types.js'
@@ -131,11 +131,10 @@ export class Run<T, R> implements AttemptHooks<T>, PullListener<T> {
 
   next(): Promise<IteratorResult<R>> {
     const task = this.#takeReady()
-    // The result is made here, where V8 sees a plain object of a known shape: Promise.resolve
-    // then skips its generic lookup of a `then` property (a tenth of the cost of an item).
+    // The common case makes its result here, without the copy `answerLater` makes (measured: 3 %
+    // of an item sync, 6 % async), for the reason that copy is made.
     if (task !== undefined) return Promise.resolve({ done: false, value: task.value as R })
-    // A parked answer is a native promise, which Promise.resolve returns as it is.
-    return Promise.resolve(this.nextNow())
+    return answerLater(this.nextNow())
   }
 
   /** {@link next}'s common case: a finished task to hand out at once, the fill going on after it. */
