@@ -1,5 +1,5 @@
 import { baseline } from './adapters.js'
-import { fns, ITEMS, optionSets, withFloor } from './option-sets.js'
+import { fns, ITEMS, optionSets, valueOf, withFloor } from './option-sets.js'
 
 /**
  * One measured process of `npm run bench:instructions`: `ROUNDS` passes of one entry (an option
@@ -21,8 +21,7 @@ const items = Array.from({ length: ITEMS }, (_, i) => i)
 for (let round = 0; round < rounds; round++) {
   let count = 0
   for await (const output of pass(items, passFn)) {
-    const value = typeof output === 'object' && output !== null && 'value' in output ? output.value : output
-    if (value !== ++count) throw new Error(`${name}: wrong result at ${count - 1}`)
+    if (valueOf(output) !== ++count) throw new Error(`${name}: wrong result at ${count - 1}`)
   }
   if (count !== ITEMS) throw new Error(`${name}: ${count} of ${ITEMS} results`)
 }

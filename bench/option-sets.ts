@@ -148,3 +148,8 @@ export const optionSets: readonly OptionSet[] = [
     peer: (items, fn) => pMapIterable(items, settledRecords(withPTimeout(withController(fn))), { concurrency: CONCURRENCY }),
   },
 ]
+
+/** What a pass yields for an item: the value itself, or a settled record's `value`. */
+export function valueOf(output: unknown): unknown {
+  return typeof output === 'object' && output !== null && 'value' in output ? output.value : output
+}

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { baseline, type Fn } from './adapters.js'
 import { cpuTime, environment, median, pairedRatio } from './measure.js'
-import { CONCURRENCY, fns, ITEMS, optionSets, withFloor, type Pass } from './option-sets.js'
+import { CONCURRENCY, fns, ITEMS, optionSets, valueOf, withFloor, type Pass } from './option-sets.js'
 import { table } from './report.js'
 
 /**
@@ -32,10 +32,6 @@ interface Entry {
   readonly pass: Pass
   readonly fn: Fn
   readonly ms: number[]
-}
-
-function valueOf(output: unknown): unknown {
-  return typeof output === 'object' && output !== null && 'value' in output ? output.value : output
 }
 
 /** One pass, checked as it goes (the output is not kept: a streaming consumer does not keep it). */

@@ -110,7 +110,11 @@ export class Deadlines {
 
 type Pending = ReturnType<typeof setImmediate> | ReturnType<typeof setTimeout>
 
-/** Runs `then` at the end of the event loop's current turn (where there is no `setImmediate`: after a 0 ms timer). */
+/**
+ * Runs `then` at the end of the event loop's current turn (where there is no `setImmediate`: after a
+ * 0 ms timer). Looked up at each call, unlike the run's `nextTurn`: the stamp follows fake timers, as
+ * the deadlines' own timer does.
+ */
 function afterTurn(then: () => void): Pending {
   return typeof setImmediate === 'function' ? setImmediate(then) : setTimeout(then, 0)
 }
