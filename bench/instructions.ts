@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { environment } from './measure.js'
-import { fns, ITEMS, optionSets } from './option-sets.js'
+import { fns, ITEMS, mixableSets, optionSets } from './option-sets.js'
 import { table } from './report.js'
 
 /**
@@ -15,8 +15,11 @@ import { table } from './report.js'
  * of its own, bundled by esbuild (so that no loader's work is counted), under
  * `valgrind --tool=cachegrind`, twice: 10 passes and 30 passes of 100k items (3 and 9 for the sets
  * whose `fn` reads `signal`); instructions per item = (the second count − the first) ÷ the items
- * between, which leaves start-up, compilation and warm-up out. It counts neither cache misses nor the collector's threads, so it decides between
- * variants of the code, and `bench:options` says what they cost in time.
+ * between, which leaves start-up, compilation and warm-up out. It counts neither cache misses nor
+ * the collector's threads, so it decides between variants of the code, and `bench:options` says
+ * what they cost in time. "Mixed process": the same count in a process where every set of
+ * `bench:options`' mixed process has run a few passes first, as in an application that uses them
+ * all (the scheduler's call sites have seen them all, its fields hold what they all store).
  *
  * `npm run bench:instructions -- none sync` measures one set, with `baseline` and the set's floor.
  */
@@ -88,7 +91,7 @@ try {
     logLevel: 'error',
   })
   console.log(`${environment()}\n${new Date().toISOString()}; instructions per item, 100k items, concurrency 8\n`)
-  const header = ['fn', 'option set', 'instructions per item', '÷ baseline', 'floor ÷ baseline', 'baseline']
+  const header = ['fn', 'option set', 'instructions per item', '÷ baseline', 'floor ÷ baseline', 'mixed process', 'baseline']
   const rows: string[][] = []
   for (const kind of kinds) {
     const base = perItem(bundle, ['baseline', kind], PASSES)
@@ -96,12 +99,14 @@ try {
       const passes = set.floor?.readsSignal === true ? COSTLY_PASSES : PASSES
       const ours = perItem(bundle, [set.name, kind], passes)
       const floor = set.floor === undefined ? undefined : perItem(bundle, [set.name, kind, '--floor'], passes)
+      const mixed = mixableSets.includes(set) ? perItem(bundle, [set.name, kind, '--mixed'], passes) : undefined
       const row = [
         kind,
         set.name,
         ours.toLocaleString('en-US'),
         `${(ours / base).toFixed(2)}×`,
         floor === undefined ? '' : `${(floor / base).toFixed(2)}×`,
+        mixed === undefined ? '' : `${mixed.toLocaleString('en-US')} (${(mixed / base).toFixed(2)}×)`,
         base.toLocaleString('en-US'),
       ]
       rows.push(row)

@@ -149,6 +149,12 @@ export const optionSets: readonly OptionSet[] = [
   },
 ]
 
+/**
+ * The sets of the mixed process: all but those whose `fn` reads `signal`, whose 100k
+ * `AbortController`s a pass are collected during whichever pass comes next.
+ */
+export const mixableSets: readonly OptionSet[] = optionSets.filter((set) => set.floor?.readsSignal !== true)
+
 /** What a pass yields for an item: the value itself, or a settled record's `value`. */
 export function valueOf(output: unknown): unknown {
   return typeof output === 'object' && output !== null && 'value' in output ? output.value : output

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { baseline, type Fn } from './adapters.js'
 import { cpuTime, environment, median, pairedRatio } from './measure.js'
-import { CONCURRENCY, fns, ITEMS, optionSets, valueOf, withFloor, type Pass } from './option-sets.js'
+import { CONCURRENCY, fns, ITEMS, mixableSets, optionSets, valueOf, withFloor, type Pass } from './option-sets.js'
 import { table } from './report.js'
 
 /**
@@ -134,10 +134,7 @@ function parent(): void {
   const started = new Date()
   console.log(`${environment()}\n${started.toISOString()}; times are ${WALL ? 'wall-clock' : 'CPU'} ms\n`)
   for (const kind of Object.keys(fns)) {
-    // The sets whose fn reads signal stay out of the mixed process: the garbage of 100k
-    // AbortControllers a run is collected during whichever run comes next.
-    const mixable = optionSets.filter((set) => set.floor?.readsSignal !== true)
-    const mixed = spawnChild(['--rows', kind, ...mixable.map((set) => set.name)])
+    const mixed = spawnChild(['--rows', kind, ...mixableSets.map((set) => set.name)])
     const own = optionSets.map((set) => spawnChild(['--rows', kind, set.name]))
     const peers = optionSets.map((set) => spawnChild(['--peer', kind, set.name]).peer!)
     const none = own[0]![optionSets[0]!.name]!.ratio
