@@ -229,7 +229,7 @@ export class Attempts<T> {
     const outcome = task.state === 'aborting' ? 'aborted' : ok ? 'ok' : timedOut ? 'timeout' : 'error'
     try {
       observe({
-        startedAt: task.attemptStarted!,
+        startedAt: task.attemptStarted,
         endedAt: performance.now(),
         outcome,
         error: outcome === 'error' || outcome === 'timeout' ? value : undefined,

@@ -3,12 +3,8 @@ import type { Context } from './context.js'
 /** One attempt's deadline, a node of the {@link Deadlines} list. */
 export class Deadline {
   readonly context: Context
-  /**
-   * `performance.now()` at which it expires; `undefined` until the list's next clock reading stamps
-   * it. (Not `NaN`: a field that starts as a number other than a small integer holds a box of its
-   * own per object, where a stamp now shares one number among all it stamps.)
-   */
-  at: number | undefined = undefined
+  /** `performance.now()` at which it expires; `NaN` until the list's next clock reading stamps it. */
+  at = NaN
   prev: Deadline | undefined = undefined
   next: Deadline | undefined = undefined
 
@@ -98,7 +94,7 @@ export class Deadlines {
   readonly #fire = (): void => {
     this.#timer = undefined
     const now = performance.now()
-    for (let head = this.#head; head !== undefined && head !== this.#unstamped && head.at! <= now; head = this.#head) {
+    for (let head = this.#head; head !== undefined && head.at <= now; head = this.#head) {
       this.remove(head)
       this.#expire(head.context)
     }
@@ -108,7 +104,7 @@ export class Deadlines {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     const head = this.#head
     this.#timer =
-      head === undefined || head === this.#unstamped ? undefined : setTimeout(this.#fire, Math.ceil(head.at! - now))
+      head === undefined || head === this.#unstamped ? undefined : setTimeout(this.#fire, Math.ceil(head.at - now))
   }
 }
 

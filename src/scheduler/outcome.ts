@@ -55,7 +55,7 @@ export class SettledRecords {
   }
 
   record<T>(task: Task<T>, ok: boolean, value: unknown, attempts: number): Settled<T, unknown> {
-    const startedTime = task.startedTime!
+    const startedTime = task.startedTime
     const startedAt = Math.round(this.#epoch + startedTime)
     const duration = this.#clock.end() - startedTime
     const { item, index } = task

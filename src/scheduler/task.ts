@@ -45,15 +45,10 @@ export class Task<T> {
   next: Task<T> | undefined = undefined
   /** The current attempt's entry in the deadline queue, with a per-item `timeout`. */
   deadline: Deadline | undefined = undefined
-  /**
-   * `performance.now()` when the task started, for settled records; `undefined` otherwise. (Not
-   * `0`: once one run stored a fraction there, every task of every run in the process would get a
-   * box of its own for the number, measured at 4 % of a lean item where runs with and without
-   * settled records share a process.)
-   */
-  startedTime: number | undefined = undefined
-  /** `performance.now()` when the current attempt started, for a gate that observes attempts; `undefined` otherwise. */
-  attemptStarted: number | undefined = undefined
+  /** `performance.now()` when the task started, for settled records; `0` otherwise. */
+  startedTime = 0
+  /** `performance.now()` when the current attempt started, for a gate that observes attempts; `0` otherwise. */
+  attemptStarted = 0
   /** Its key, with `key` + `keyConcurrency` (set by the start queue). */
   key: string | undefined = undefined
 
