@@ -21,7 +21,8 @@ import { table } from './report.js'
  * `bench:options`' mixed process has run a few passes first, as in an application that uses them
  * all (the scheduler's call sites have seen them all, its fields hold what they all store).
  *
- * `npm run bench:instructions -- none sync` measures one set, with `baseline` and the set's floor.
+ * `npm run bench:instructions -- none sync` measures one set, with `baseline`, the set's floor and its
+ * mixed-process count.
  */
 
 const PASSES: readonly [number, number] = [10, 30]
